@@ -1,0 +1,254 @@
+"""The coverage graph: every spend line reaches an owner or the reason it has none.
+
+Nodes are spend lines, assets, owners and reasons; an edge from a spend line to an owner says
+how the owner was found (a tag, an asset, a configured mapping). Coverage is attributed spend over
+all AI spend, per currency, never summed across currencies.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable
+
+import networkx as nx
+
+from scanner.config import OwnerMapping, Policy
+from scanner.model import Asset, Inventory, SpendLine
+
+# Every reason a spend line can end at, with the sentence reports show for it. Provider modules
+# add their own reasons through `register_reason`.
+REASONS: dict[str, str] = {
+    "untagged": "The spend carries no tags or labels at all.",
+    "no_owner_tag": "The spend carries tags, but none of the owner tag keys in policy.owner_tags.",
+    "owner_tag_empty": "An owner tag is present but its value is empty.",
+    "no_owner_policy": "policy.owner_tags is empty, so no tag can name an owner.",
+}
+
+
+def register_reason(code: str, description: str) -> None:
+    REASONS.setdefault(code, description)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The owner a spend line reached and how, or the reason it reached none."""
+
+    owner: str | None
+    via: str | None = None
+    reason: str | None = None
+
+    @property
+    def attributed(self) -> bool:
+        return self.owner is not None
+
+
+# A classifier returns a more specific reason for an unattributed line (a system inference
+# profile, a default workspace...) or None to leave the decision to the next one.
+ReasonClassifier = Callable[[SpendLine, "Asset | None", Policy], "str | None"]
+REASON_CLASSIFIERS: list[ReasonClassifier] = []
+
+
+@dataclass
+class Breakdown:
+    total: Decimal = Decimal(0)
+    attributed: Decimal = Decimal(0)
+    unattributed: Decimal = Decimal(0)
+    line_count: int = 0
+
+    def add(self, amount: Decimal, attributed: bool) -> None:
+        self.total += amount
+        self.line_count += 1
+        if attributed:
+            self.attributed += amount
+        else:
+            self.unattributed += amount
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": str(self.total),
+            "attributed": str(self.attributed),
+            "unattributed": str(self.unattributed),
+            "line_count": self.line_count,
+        }
+
+
+@dataclass
+class UnattributedSource:
+    """Unattributed spend grouped by where it comes from, for the "largest sources" list."""
+
+    provider: str
+    account: str | None
+    service: str
+    resource_id: str | None
+    reason: str
+    amount: Decimal = Decimal(0)
+    line_count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "account": self.account,
+            "service": self.service,
+            "resource_id": self.resource_id,
+            "reason": self.reason,
+            "amount": str(self.amount),
+            "line_count": self.line_count,
+        }
+
+
+@dataclass
+class CurrencyCoverage:
+    currency: str
+    overall: Breakdown = field(default_factory=Breakdown)
+    by_reason: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    by_owner: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    by_provider: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
+    by_service: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
+    by_model: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
+    unattributed_sources: dict[tuple, UnattributedSource] = field(default_factory=dict)
+
+    @property
+    def attributed_share(self) -> float | None:
+        """Attributed over total, or None when the total is not positive (credits can make it so)."""
+        if self.overall.total <= 0:
+            return None
+        return float(self.overall.attributed / self.overall.total)
+
+    def largest_unattributed(self, limit: int = 10) -> list[UnattributedSource]:
+        ranked = sorted(
+            self.unattributed_sources.values(),
+            key=lambda source: (-source.amount, source.provider, source.service, source.resource_id or ""),
+        )
+        return ranked[:limit]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "currency": self.currency,
+            "total": str(self.overall.total),
+            "attributed": str(self.overall.attributed),
+            "unattributed": str(self.overall.unattributed),
+            "attributed_share": self.attributed_share,
+            "line_count": self.overall.line_count,
+            "by_reason": {k: str(v) for k, v in sorted(self.by_reason.items())},
+            "by_owner": {k: str(v) for k, v in sorted(self.by_owner.items())},
+            "by_provider": {k: v.to_dict() for k, v in sorted(self.by_provider.items())},
+            "by_service": {k: v.to_dict() for k, v in sorted(self.by_service.items())},
+            "by_model": {k: v.to_dict() for k, v in sorted(self.by_model.items())},
+            "largest_unattributed": [s.to_dict() for s in self.largest_unattributed()],
+        }
+
+
+@dataclass
+class Coverage:
+    """The built graph, each line's attribution in inventory order, and figures per currency."""
+
+    graph: nx.DiGraph
+    attributions: list[tuple[SpendLine, Attribution]]
+    currencies: dict[str, CurrencyCoverage]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {currency: self.currencies[currency].to_dict() for currency in sorted(self.currencies)}
+
+
+def build_coverage(inventory: Inventory, policy: Policy, owners: list[OwnerMapping]) -> Coverage:
+    """Join every spend line to an owner or a reason and total the result per currency."""
+    graph = nx.DiGraph()
+    assets_by_id = {asset.id.lower(): asset for asset in inventory.assets}
+    for asset in inventory.assets:
+        graph.add_node(("asset", asset.id), kind=asset.kind)
+
+    attributions: list[tuple[SpendLine, Attribution]] = []
+    currencies: dict[str, CurrencyCoverage] = {}
+    for line in inventory.spend_lines:
+        asset = assets_by_id.get(line.resource_id.lower()) if line.resource_id else None
+        attribution = attribute(line, asset, policy, owners)
+        attributions.append((line, attribution))
+        _add_to_graph(graph, line, asset, attribution)
+
+        coverage = currencies.setdefault(line.currency, CurrencyCoverage(line.currency))
+        _add_to_figures(coverage, line, attribution)
+
+    return Coverage(graph, attributions, currencies)
+
+
+def attribute(
+    line: SpendLine, asset: Asset | None, policy: Policy, owners: list[OwnerMapping]
+) -> Attribution:
+    """Decide one spend line's owner: its own owner tag first, then its asset's owner, then the
+    configured mappings; otherwise the most specific reason it has none."""
+    empty_owner_tag = False
+    for key in policy.owner_tags:
+        value = line.tags.values.get(key)
+        if value:
+            return Attribution(owner=value, via=f"tag:{key}")
+        if value is not None:
+            empty_owner_tag = True
+
+    if asset is not None and asset.attributes.get("owner"):
+        via = asset.attributes.get("owner_via") or "asset"
+        return Attribution(owner=asset.attributes["owner"], via=f"asset:{asset.kind}:{via}")
+
+    for mapping in owners:
+        if _mapping_matches(mapping, line):
+            return Attribution(owner=mapping.owner, via="mapping")
+
+    for classify in REASON_CLASSIFIERS:
+        reason = classify(line, asset, policy)
+        if reason:
+            return Attribution(owner=None, reason=reason)
+
+    if empty_owner_tag:
+        return Attribution(owner=None, reason="owner_tag_empty")
+    if not line.tags:
+        return Attribution(owner=None, reason="untagged")
+    if not policy.owner_tags:
+        return Attribution(owner=None, reason="no_owner_policy")
+    return Attribution(owner=None, reason="no_owner_tag")
+
+
+def _mapping_matches(mapping: OwnerMapping, line: SpendLine) -> bool:
+    for field_name, expected in mapping.match.items():
+        if field_name == "tag":
+            key, _, value = expected.partition("=")
+            if line.tags.get(key) != value:
+                return False
+        elif field_name == "resource_id":
+            if (line.resource_id or "").lower() != expected.lower():
+                return False
+        elif (getattr(line, field_name) or "") != expected:
+            return False
+    return True
+
+
+def _add_to_graph(graph: nx.DiGraph, line: SpendLine, asset: Asset | None, attribution: Attribution) -> None:
+    spend_node = ("spend", line.key)
+    graph.add_node(spend_node, amount=line.amount, currency=line.currency, provider=line.provider)
+    if asset is not None:
+        graph.add_edge(spend_node, ("asset", asset.id), relation="billed_to")
+    if attribution.owner is not None:
+        graph.add_edge(spend_node, ("owner", attribution.owner), relation=attribution.via)
+    else:
+        graph.add_edge(spend_node, ("reason", attribution.reason), relation="unattributed")
+
+
+def _add_to_figures(coverage: CurrencyCoverage, line: SpendLine, attribution: Attribution) -> None:
+    attributed = attribution.attributed
+    coverage.overall.add(line.amount, attributed)
+    coverage.by_provider[line.provider].add(line.amount, attributed)
+    coverage.by_service[line.service].add(line.amount, attributed)
+    coverage.by_model[line.model or "(not stated)"].add(line.amount, attributed)
+
+    if attributed:
+        coverage.by_owner[attribution.owner] += line.amount
+        return
+
+    coverage.by_reason[attribution.reason] += line.amount
+    source_key = (line.provider, line.account, line.service, line.resource_id, attribution.reason)
+    source = coverage.unattributed_sources.get(source_key)
+    if source is None:
+        source = UnattributedSource(line.provider, line.account, line.service, line.resource_id, attribution.reason)
+        coverage.unattributed_sources[source_key] = source
+    source.amount += line.amount
+    source.line_count += 1
