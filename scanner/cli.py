@@ -1,0 +1,306 @@
+"""The `shadowmap` command line.
+
+Exit status: 0 when the run is fine, 1 when unsuppressed findings reach --fail-on, 2 for a usage
+or input error, which is always one line on stderr (a traceback only with --debug).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+
+from collectors import build_collectors
+from rules import all_rules
+from scanner import __version__
+from scanner.config import AuditConfig, load_config
+from scanner.engine import AuditRun, run_audit
+from scanner.errors import InputError
+from scanner.model import OutcomeStatus, Severity
+from scanner.progress import terminal_progress
+from scanner.store import HistoryStore, default_store_path, diff_results
+
+log = logging.getLogger("shadowmap.cli")
+
+EXIT_FINDINGS = 1
+EXIT_INPUT_ERROR = 2
+SEVERITY_NAMES = [severity.label for severity in Severity]
+
+
+class Settings:
+    """Options shared by every command: how much to print and where history lives."""
+
+    def __init__(self) -> None:
+        self.quiet = False
+        self.debug = False
+        self.verbose = False
+
+
+def _configure_logging(settings: Settings) -> None:
+    level = logging.WARNING
+    if settings.verbose:
+        level = logging.INFO
+    if settings.debug:
+        level = logging.DEBUG
+    if settings.quiet:
+        level = logging.ERROR
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("shadowmap")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --quiet, --verbose and --debug to a command and turn InputError into exit 2."""
+
+    @click.option("--quiet", "-q", is_flag=True, help="Print only errors: no progress and no summary.")
+    @click.option("--verbose", "-v", is_flag=True, help="Log one line per collector and scope.")
+    @click.option("--debug", is_flag=True, help="Log everything and show tracebacks of errors.")
+    @functools.wraps(command)
+    def wrapper(*args: Any, quiet: bool, verbose: bool, debug: bool, **kwargs: Any) -> Any:
+        settings = Settings()
+        settings.quiet, settings.verbose, settings.debug = quiet, verbose, debug
+        _configure_logging(settings)
+        try:
+            return command(*args, settings=settings, **kwargs)
+        except InputError as error:
+            if debug:
+                raise
+            click.echo(f"shadowmap: error: {error}", err=True)
+            sys.exit(EXIT_INPUT_ERROR)
+
+    return wrapper
+
+
+def _store_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--store",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="SQLite history store (default: SHADOWMAP_STORE, the config's history.path, or the user data folder).",
+    )(command)
+
+
+class ShadowmapGroup(click.Group):
+    """Catches errors no command expected, so users see one line unless they pass --debug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - the last line of defence before a traceback
+            if "--debug" in sys.argv:
+                raise
+            click.echo(
+                f"shadowmap: internal error: {type(error).__name__}: {error} (run again with --debug for the traceback)",
+                err=True,
+            )
+            sys.exit(3)
+
+
+@click.group(cls=ShadowmapGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="shadowmap")
+def main() -> None:
+    """Find the AI usage an organisation cannot attribute, and say why."""
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path), help="Audit config (YAML).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for report.json and report.html (default: the config's output.dir, else ./shadowmap-out).")
+@click.option("--fail-on", type=click.Choice(SEVERITY_NAMES, case_sensitive=False), help="Exit 1 when an unsuppressed finding has this severity or higher.")
+@click.option("--no-history", is_flag=True, help="Do not store this run in the history store.")
+@_store_option
+@_common_options
+def scan(config_path: Path, out_dir: Path | None, fail_on: str | None, no_history: bool, store: Path | None, settings: Settings) -> None:
+    """Run an audit as the config describes and write its reports."""
+    config = load_config(config_path)
+    collectors = build_collectors(config)
+    if not collectors:
+        raise InputError(f"{config_path}: no sources configured; add at least one under sources:")
+
+    out_dir = out_dir or config.output_dir or Path("shadowmap-out")
+    run = _run_and_report(config, collectors, out_dir, settings, store, no_history, label="scan")
+    _exit_for(run, fail_on)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("shadowmap-demo"), show_default=True, help="Folder for report.json and report.html.")
+@click.option("--no-history", is_flag=True, help="Do not store this run in the history store.")
+@_store_option
+@_common_options
+def demo(out_dir: Path, no_history: bool, store: Path | None, settings: Settings) -> None:
+    """Audit the bundled demo organisation, offline, and write its reports."""
+    from fixtures import demo_config_path
+
+    config = load_config(demo_config_path())
+    run = _run_and_report(config, build_collectors(config), out_dir, settings, store, no_history, label="demo")
+    _exit_for(run, None)
+
+
+def _run_and_report(
+    config: AuditConfig,
+    collectors: list,
+    out_dir: Path,
+    settings: Settings,
+    store: Path | None,
+    no_history: bool,
+    label: str,
+) -> AuditRun:
+    from reports.html import write_html
+    from reports.json_report import build_result, write_json
+    from reports.terminal import render_summary
+
+    with terminal_progress(enabled=not settings.quiet) as progress:
+        run = run_audit(config, collectors, progress=progress, label=label)
+
+    if all(outcome.status is OutcomeStatus.FAILED for outcome in run.inventory.outcomes):
+        first_error = next((error for outcome in run.inventory.outcomes for error in outcome.errors), "no usable input")
+        raise InputError(first_error)
+
+    result = build_result(run)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_json(run, out_dir / "report.json")
+        write_html(result, out_dir / "report.html")
+    except OSError as error:
+        raise InputError(f"{out_dir}: cannot write the reports ({error.strerror}); pass a writable --out") from None
+
+    if not no_history:
+        store_path = store or config.history_path or default_store_path()
+        with HistoryStore(store_path) as history:
+            history.save(result)
+
+    if not settings.quiet:
+        console = Console(stderr=False)
+        render_summary(result, console)
+        console.print(f"Reports: {out_dir / 'report.json'} and {out_dir / 'report.html'}")
+    return run
+
+
+def _exit_for(run: AuditRun, fail_on: str | None) -> None:
+    if fail_on is None:
+        return
+    threshold = Severity.parse(fail_on)
+    if any(f.severity >= threshold and f.suppression is None for f in run.findings):
+        sys.exit(EXIT_FINDINGS)
+
+
+@main.command()
+@click.argument("run", default="latest")
+@click.option("--format", "output_format", type=click.Choice(["html", "json", "text"]), default="text", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of standard output.")
+@_store_option
+@_common_options
+def report(run: str, output_format: str, output: Path | None, store: Path | None, settings: Settings) -> None:
+    """Render a stored run (an id, a prefix of one, or `latest`) or a report.json file again."""
+    from reports.html import render_html
+    from reports.terminal import render_summary
+
+    result = _load_result(run, store)
+    if output_format == "json":
+        text = json.dumps(result, indent=2, sort_keys=True) + "\n"
+    elif output_format == "html":
+        text = render_html(result)
+    elif output:
+        console = Console(file=io.StringIO(), record=True, color_system=None, width=100)
+        render_summary(result, console)
+        text = console.export_text()
+    else:
+        render_summary(result, Console())
+        text = ""
+
+    if output:
+        output.write_text(text, encoding="utf-8")
+    elif text:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("before", required=False)
+@click.argument("after", required=False)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_store_option
+@_common_options
+def diff(before: str | None, after: str | None, output_format: str, store: Path | None, settings: Settings) -> None:
+    """Compare two runs: new, fixed and unchanged findings and the coverage change.
+
+    BEFORE and AFTER are run ids, unique prefixes of them, `latest`, or report.json files. With
+    none, the latest run is compared with the run of the same config before it.
+    """
+    if after is None and before is not None:
+        raise InputError("name both runs to compare, or neither to compare the latest with the one before it")
+
+    if before is None:
+        with HistoryStore(store or default_store_path()) as history:
+            after_id = history.resolve("latest")
+            before_id = history.previous_of(after_id)
+            before_result, after_result = history.load(before_id), history.load(after_id)
+    else:
+        before_result, after_result = _load_result(before, store), _load_result(after, store)
+
+    run_diff = diff_results(before_result, after_result)
+    if output_format == "json":
+        click.echo(json.dumps(run_diff.to_dict(), indent=2, sort_keys=True))
+        return
+
+    from reports.terminal import render_diff
+
+    render_diff(run_diff, Console())
+
+
+@main.command()
+@click.option("--limit", default=20, show_default=True, help="How many runs to list, newest first.")
+@_store_option
+@_common_options
+def history(limit: int, store: Path | None, settings: Settings) -> None:
+    """List the runs in the history store, newest first."""
+    store_path = store or default_store_path()
+    with HistoryStore(store_path) as history_store:
+        runs = history_store.runs(limit)
+    if not runs:
+        click.echo(f"No runs in {store_path} yet.")
+        return
+    for stored in runs:
+        state = "complete" if stored.complete else "partial"
+        click.echo(f"{stored.id}  {stored.label:<5}  {stored.started_at}  {state:<8}  {stored.organisation}")
+
+
+@main.group()
+def rules() -> None:
+    """Inspect the rule pack."""
+
+
+@rules.command("list")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_common_options
+def rules_list(output_format: str, settings: Settings) -> None:
+    """List every rule with its severity and what it checks."""
+    pack = all_rules()
+    if output_format == "json":
+        click.echo(json.dumps([rule.to_dict() for rule in pack], indent=2))
+        return
+    width = max(len(rule.id) for rule in pack)
+    for rule in pack:
+        click.echo(f"{rule.id:<{width}}  {rule.severity.label:<8}  {rule.title}")
+
+
+def _load_result(reference: str, store: Path | None) -> dict[str, Any]:
+    """Load a result from a report.json path or from the history store by run reference."""
+    from reports.json_report import load_result
+
+    candidate = Path(reference)
+    if candidate.suffix == ".json" or candidate.is_file():
+        return load_result(candidate)
+    with HistoryStore(store or default_store_path()) as history_store:
+        return history_store.load(history_store.resolve(reference))

@@ -1,0 +1,155 @@
+"""The coverage graph: owners found by tag, asset and mapping; reasons otherwise; exact totals."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from scanner.config import OwnerMapping, Policy
+from scanner.coverage import REASON_CLASSIFIERS, attribute, build_coverage
+from scanner.model import Asset, Inventory, SpendLine, Tags
+
+DAY = datetime(2026, 11, 3, tzinfo=timezone.utc)
+NEXT_DAY = datetime(2026, 11, 4, tzinfo=timezone.utc)
+POLICY = Policy(owner_tags=("team", "owner"))
+
+
+def line(amount: str, currency: str = "USD", tags=None, provider="aws", account="111122223333", resource_id=None, model=None):
+    return SpendLine(
+        amount=Decimal(amount),
+        currency=currency,
+        period_start=DAY,
+        period_end=NEXT_DAY,
+        provider=provider,
+        service="Amazon Bedrock" if provider == "aws" else "Azure OpenAI",
+        account=account,
+        resource_id=resource_id,
+        model=model,
+        tags=Tags.from_mapping(tags or {}),
+    )
+
+
+def test_owner_tag_attributes():
+    attribution = attribute(line("1", tags={"Team": "claims"}), None, POLICY, [])
+    assert attribution.owner == "claims"
+    assert attribution.via == "tag:team"
+
+
+def test_second_owner_tag_is_tried():
+    attribution = attribute(line("1", tags={"owner": "ana"}), None, POLICY, [])
+    assert attribution.owner == "ana"
+    assert attribution.via == "tag:owner"
+
+
+def test_empty_owner_tag_is_its_own_reason():
+    attribution = attribute(line("1", tags={"team": ""}), None, POLICY, [])
+    assert attribution.owner is None
+    assert attribution.reason == "owner_tag_empty"
+
+
+def test_untagged_and_no_owner_tag_reasons():
+    assert attribute(line("1"), None, POLICY, []).reason == "untagged"
+    assert attribute(line("1", tags={"env": "prod"}), None, POLICY, []).reason == "no_owner_tag"
+    assert attribute(line("1", tags={"env": "prod"}), None, Policy(), []).reason == "no_owner_policy"
+
+
+def test_asset_owner_attributes():
+    asset = Asset("openai.project", "proj_abc", "openai", "org-1", attributes={"owner": "search", "owner_via": "mapping"})
+    attribution = attribute(line("1", resource_id="proj_abc"), asset, POLICY, [])
+    assert attribution.owner == "search"
+    assert attribution.via == "asset:openai.project:mapping"
+
+
+def test_mapping_attributes_by_account_and_tag():
+    mappings = [
+        OwnerMapping("platform", {"provider": "aws", "tag": "env=shared"}),
+        OwnerMapping("research", {"provider": "azure", "account": "/subscriptions/0b9a"}),
+    ]
+    shared = attribute(line("1", tags={"env": "shared"}), None, POLICY, mappings)
+    research = attribute(line("1", provider="azure", account="/subscriptions/0b9a"), None, POLICY, mappings)
+    unmatched = attribute(line("1", provider="azure", account="/subscriptions/ffff"), None, POLICY, mappings)
+    assert (shared.owner, shared.via) == ("platform", "mapping")
+    assert research.owner == "research"
+    assert unmatched.owner is None
+
+
+def test_owner_tag_wins_over_mapping():
+    mappings = [OwnerMapping("platform", {"provider": "aws"})]
+    assert attribute(line("1", tags={"team": "claims"}), None, POLICY, mappings).owner == "claims"
+
+
+def test_reason_classifier_refines_reason():
+    def system_profile(spend_line, asset, policy):
+        return "system_profile" if "inference-profile/us." in (spend_line.resource_id or "") else None
+
+    REASON_CLASSIFIERS.append(system_profile)
+    try:
+        spend = line("1", resource_id="arn:aws:bedrock:us-west-2:4:inference-profile/us.anthropic.claude")
+        assert attribute(spend, None, POLICY, []).reason == "system_profile"
+        assert attribute(line("1"), None, POLICY, []).reason == "untagged"
+    finally:
+        REASON_CLASSIFIERS.remove(system_profile)
+
+
+def test_currencies_are_never_summed_together():
+    inventory = Inventory(spend_lines=[line("10.10", "USD", {"team": "a"}), line("5.05", "EUR"), line("0.01", "USD")])
+    coverage = build_coverage(inventory, POLICY, [])
+    assert sorted(coverage.currencies) == ["EUR", "USD"]
+    usd = coverage.currencies["USD"]
+    eur = coverage.currencies["EUR"]
+    assert usd.overall.total == Decimal("10.11")
+    assert usd.overall.attributed == Decimal("10.10")
+    assert usd.overall.unattributed == Decimal("0.01")
+    assert eur.overall.total == Decimal("5.05")
+    assert eur.overall.unattributed == Decimal("5.05")
+
+
+def test_totals_reconcile_exactly_with_many_small_amounts():
+    lines = [line("0.00000000729", tags={"team": "a"} if i % 3 else None) for i in range(1000)]
+    coverage = build_coverage(Inventory(spend_lines=lines), POLICY, []).currencies["USD"]
+    assert coverage.overall.attributed + coverage.overall.unattributed == coverage.overall.total
+    assert coverage.overall.total == Decimal("0.00000729000")
+    assert sum(coverage.by_reason.values()) == coverage.overall.unattributed
+    assert sum(coverage.by_owner.values()) == coverage.overall.attributed
+
+
+def test_breakdowns_by_provider_owner_reason_and_model():
+    inventory = Inventory(
+        spend_lines=[
+            line("4.00", tags={"team": "claims"}, model="claude-3-5-sonnet"),
+            line("6.00", model="claude-3-5-sonnet"),
+            line("3.00", provider="azure", account="/subscriptions/1", tags={"env": "prod"}),
+        ]
+    )
+    usd = build_coverage(inventory, POLICY, []).currencies["USD"]
+    assert usd.by_owner == {"claims": Decimal("4.00")}
+    assert usd.by_reason == {"untagged": Decimal("6.00"), "no_owner_tag": Decimal("3.00")}
+    assert usd.by_provider["aws"].attributed == Decimal("4.00")
+    assert usd.by_provider["aws"].unattributed == Decimal("6.00")
+    assert usd.by_provider["azure"].total == Decimal("3.00")
+    assert usd.by_model["claude-3-5-sonnet"].total == Decimal("10.00")
+    assert usd.by_model["(not stated)"].total == Decimal("3.00")
+    largest = usd.largest_unattributed()
+    assert [(s.provider, s.amount, s.reason) for s in largest] == [
+        ("aws", Decimal("6.00"), "untagged"),
+        ("azure", Decimal("3.00"), "no_owner_tag"),
+    ]
+    assert usd.attributed_share == 4 / 13
+
+
+def test_negative_total_has_no_share():
+    usd = build_coverage(Inventory(spend_lines=[line("-0.15")]), POLICY, []).currencies["USD"]
+    assert usd.overall.total == Decimal("-0.15")
+    assert usd.attributed_share is None
+
+
+def test_graph_joins_spend_to_asset_owner_and_reason():
+    profile = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abc"
+    asset = Asset("aws.bedrock.application_profile", profile, "aws", "111122223333")
+    tagged = line("2", tags={"team": "claims"}, resource_id=profile.upper())
+    untagged = line("1")
+    coverage = build_coverage(Inventory(assets=[asset], spend_lines=[tagged, untagged]), POLICY, [])
+    graph = coverage.graph
+    assert graph.has_edge(("spend", tagged.key), ("asset", profile))
+    assert graph.edges[("spend", tagged.key), ("owner", "claims")]["relation"] == "tag:team"
+    assert graph.has_edge(("spend", untagged.key), ("reason", "untagged"))
