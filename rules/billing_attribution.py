@@ -11,7 +11,7 @@ from typing import Iterable
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import Policy
 from scanner.coverage import build_coverage
-from scanner.model import Inventory, Severity, SpendLine, Tags
+from scanner.model import Inventory, Severity, SpendLine, Tags, decimal_text
 
 
 def _spend_subject(line: SpendLine) -> str:
@@ -47,11 +47,11 @@ def _check_unattributed_spend(context: RuleContext) -> Iterable[Violation] | Non
             Violation(
                 subject=subject,
                 message=(
-                    f"{description} has {amount} {currency} of AI spend that reaches no owner "
+                    f"{description} has {decimal_text(amount)} {currency} of AI spend that reaches no owner "
                     f"({', '.join(reason_list)})."
                 ),
                 evidence={
-                    "amount": str(amount),
+                    "amount": decimal_text(amount),
                     "currency": currency,
                     "reasons": reason_list,
                     "spend_lines": len(lines),

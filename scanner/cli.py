@@ -6,13 +6,14 @@ or input error, which is always one line on stderr (a traceback only with --debu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 from rich.console import Console
@@ -43,6 +44,17 @@ class Settings:
         self.verbose = False
 
 
+class _LineFormatter(logging.Formatter):
+    """Formats records as `shadowmap: warning: billing.focus: nov.csv: ...`; messages already
+    start with the collector and scope."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"shadowmap: {record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 def _configure_logging(settings: Settings) -> None:
     level = logging.WARNING
     if settings.verbose:
@@ -53,7 +65,7 @@ def _configure_logging(settings: Settings) -> None:
         level = logging.ERROR
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_LineFormatter())
     logger = logging.getLogger("shadowmap")
     logger.handlers[:] = [handler]
     logger.setLevel(level)
@@ -158,20 +170,19 @@ def _run_and_report(
     label: str,
 ) -> AuditRun:
     from reports.html import write_html
-    from reports.json_report import build_result, write_json
+    from reports.json_report import write_json
     from reports.terminal import render_summary
 
-    with terminal_progress(enabled=not settings.quiet) as progress:
+    with _held_warnings() as held, terminal_progress(enabled=not settings.quiet) as progress:
         run = run_audit(config, collectors, progress=progress, label=label)
 
     if all(outcome.status is OutcomeStatus.FAILED for outcome in run.inventory.outcomes):
-        first_error = next((error for outcome in run.inventory.outcomes for error in outcome.errors), "no usable input")
-        raise InputError(first_error)
+        raise InputError(_first_problem(run))
+    held.release()
 
-    result = build_result(run)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run, out_dir / "report.json")
+        result = write_json(run, out_dir / "report.json")
         write_html(result, out_dir / "report.html")
     except OSError as error:
         raise InputError(f"{out_dir}: cannot write the reports ({error.strerror}); pass a writable --out") from None
@@ -186,6 +197,53 @@ def _run_and_report(
         render_summary(result, console)
         console.print(f"Reports: {out_dir / 'report.json'} and {out_dir / 'report.html'}")
     return run
+
+
+class _HeldWarnings(logging.Handler):
+    """Holds warnings and errors during a run and passes lower levels straight through.
+
+    When no source at all was usable the CLI prints one error line instead of the warnings that
+    led to it; otherwise `release` prints the held records after the progress bars are gone.
+    """
+
+    def __init__(self, target: logging.Handler):
+        super().__init__()
+        self.target = target
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.records.append(record)
+        else:
+            self.target.handle(record)
+
+    def release(self) -> None:
+        for record in self.records:
+            self.target.handle(record)
+        self.records.clear()
+
+
+@contextlib.contextmanager
+def _held_warnings() -> Iterator[_HeldWarnings]:
+    logger = logging.getLogger("shadowmap")
+    original = logger.handlers[:]
+    held = _HeldWarnings(original[0] if original else logging.lastResort)
+    logger.handlers[:] = [held]
+    try:
+        yield held
+    finally:
+        logger.handlers[:] = original
+
+
+def _first_problem(run: AuditRun) -> str:
+    """The one line that explains a run in which no source was usable."""
+    for outcome in run.inventory.outcomes:
+        if outcome.errors:
+            return outcome.errors[0]
+        if outcome.scopes_not_seen:
+            gap = outcome.scopes_not_seen[0]
+            return f"{gap.scope}: {gap.reason}"
+    return "no source was usable"
 
 
 def _exit_for(run: AuditRun, fail_on: str | None) -> None:
@@ -205,11 +263,12 @@ def _exit_for(run: AuditRun, fail_on: str | None) -> None:
 def report(run: str, output_format: str, output: Path | None, store: Path | None, settings: Settings) -> None:
     """Render a stored run (an id, a prefix of one, or `latest`) or a report.json file again."""
     from reports.html import render_html
+    from reports.json_report import dumps_result
     from reports.terminal import render_summary
 
     result = _load_result(run, store)
     if output_format == "json":
-        text = json.dumps(result, indent=2, sort_keys=True) + "\n"
+        text = dumps_result(result)
     elif output_format == "html":
         text = render_html(result)
     elif output:
@@ -254,7 +313,7 @@ def diff(before: str | None, after: str | None, output_format: str, store: Path 
         click.echo(json.dumps(run_diff.to_dict(), indent=2, sort_keys=True))
         return
 
-    from reports.terminal import render_diff
+    from reports.diff import render_diff
 
     render_diff(run_diff, Console())
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import networkx as nx
 
 from scanner.config import OwnerMapping, Policy
-from scanner.model import Asset, Inventory, SpendLine
+from scanner.model import Asset, Inventory, SpendLine, decimal_text
 
 # Every reason a spend line can end at, with the sentence reports show for it. Provider modules
 # add their own reasons through `register_reason`.
@@ -67,9 +67,9 @@ class Breakdown:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "total": str(self.total),
-            "attributed": str(self.attributed),
-            "unattributed": str(self.unattributed),
+            "total": decimal_text(self.total),
+            "attributed": decimal_text(self.attributed),
+            "unattributed": decimal_text(self.unattributed),
             "line_count": self.line_count,
         }
 
@@ -93,7 +93,7 @@ class UnattributedSource:
             "service": self.service,
             "resource_id": self.resource_id,
             "reason": self.reason,
-            "amount": str(self.amount),
+            "amount": decimal_text(self.amount),
             "line_count": self.line_count,
         }
 
@@ -126,13 +126,13 @@ class CurrencyCoverage:
     def to_dict(self) -> dict[str, Any]:
         return {
             "currency": self.currency,
-            "total": str(self.overall.total),
-            "attributed": str(self.overall.attributed),
-            "unattributed": str(self.overall.unattributed),
+            "total": decimal_text(self.overall.total),
+            "attributed": decimal_text(self.overall.attributed),
+            "unattributed": decimal_text(self.overall.unattributed),
             "attributed_share": self.attributed_share,
             "line_count": self.overall.line_count,
-            "by_reason": {k: str(v) for k, v in sorted(self.by_reason.items())},
-            "by_owner": {k: str(v) for k, v in sorted(self.by_owner.items())},
+            "by_reason": {k: decimal_text(v) for k, v in sorted(self.by_reason.items())},
+            "by_owner": {k: decimal_text(v) for k, v in sorted(self.by_owner.items())},
             "by_provider": {k: v.to_dict() for k, v in sorted(self.by_provider.items())},
             "by_service": {k: v.to_dict() for k, v in sorted(self.by_service.items())},
             "by_model": {k: v.to_dict() for k, v in sorted(self.by_model.items())},

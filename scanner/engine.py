@@ -117,7 +117,7 @@ def _collect_one(collector: Collector, progress: CollectorProgress) -> Collector
     try:
         result = collector.collect(context)
     except InputError as error:
-        logger.error("%s: %s", collector.name, error)
+        logger.warning("%s: %s", collector.name, error)
         result = _failed(collector, str(error))
     except Exception as error:  # noqa: BLE001 - one broken collector must not stop the run
         logger.error("%s: failed with an internal error: %s: %s", collector.name, type(error).__name__, error)

@@ -95,6 +95,12 @@ class Tags:
         return cls(values, original_keys)
 
 
+def decimal_text(value: Decimal) -> str:
+    """Write `value` in positional notation with every digit it holds (`1E-7` becomes
+    `0.0000001`), the form money takes in every output."""
+    return format(value, "f")
+
+
 def normalise_tag_key(key: str) -> str:
     """Return the matching form of a tag key: `Cost Center`, `costCenter`, `user:cost_center`
     all become `cost-center`.
@@ -200,7 +206,7 @@ class SpendLine:
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
-            "amount": str(self.amount),
+            "amount": decimal_text(self.amount),
             "currency": self.currency,
             "period_start": self.period_start.isoformat(),
             "period_end": self.period_end.isoformat(),
@@ -214,7 +220,7 @@ class SpendLine:
             "category": self.category,
             "subcategory": self.subcategory,
             "charge_category": self.charge_category,
-            "quantity": None if self.quantity is None else str(self.quantity),
+            "quantity": None if self.quantity is None else decimal_text(self.quantity),
             "unit": self.unit,
             "tags": self.tags.to_dict(),
             "source": self.source.to_dict() if self.source else None,

@@ -213,7 +213,7 @@ class CoverageChange:
         def delta(key: str) -> str | None:
             if self.before is None or self.after is None:
                 return None
-            return str(Decimal(self.after[key]) - Decimal(self.before[key]))
+            return format(Decimal(self.after[key]) - Decimal(self.before[key]), "f")
 
         return {
             "currency": self.currency,
