@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 import click
 from rich.console import Console
 
-from collectors import build_collectors
+from collectors import build_collectors, family_modules
 from rules import all_rules
 from scanner import __version__
 from scanner.config import AuditConfig, load_config
@@ -352,6 +352,16 @@ def rules_list(output_format: str, settings: Settings) -> None:
     width = max(len(rule.id) for rule in pack)
     for rule in pack:
         click.echo(f"{rule.id:<{width}}  {rule.severity.label:<8}  {rule.title}")
+
+
+def _add_family_commands() -> None:
+    """Add the commands source families bring, such as `shadowmap code`."""
+    for module in family_modules():
+        for command in getattr(module, "COMMANDS", []):
+            main.add_command(command)
+
+
+_add_family_commands()
 
 
 def _load_result(reference: str, store: Path | None) -> dict[str, Any]:

@@ -53,7 +53,11 @@ class SuppressionRule:
 
 @dataclass
 class AuditConfig:
-    """A validated audit config. `base_dir` is the folder relative paths are resolved from."""
+    """A validated audit config. `base_dir` is the folder relative paths are resolved from.
+
+    `sources` keeps each source family's validated settings as written; the family's collector
+    package reads its own part.
+    """
 
     path: Path | None
     base_dir: Path
@@ -61,6 +65,7 @@ class AuditConfig:
     policy: Policy = field(default_factory=Policy)
     owners: list[OwnerMapping] = field(default_factory=list)
     focus_sources: list[FocusSource] = field(default_factory=list)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     suppressions: list[SuppressionRule] = field(default_factory=list)
     output_dir: Path | None = None
     history_path: Path | None = None
@@ -80,9 +85,21 @@ _StringDateLoader.yaml_implicit_resolvers = {
 }
 
 
+# Source families whose settings sit under `sources:`. Each one's settings are described by
+# `collectors/<family>/config.schema.json`, which `load_schema` places under sources.<family>.
+SOURCE_FAMILIES = ("billing", "aws", "azure", "gcp", "openai", "anthropic", "code", "expense")
+
+
 def load_schema() -> dict[str, Any]:
+    """The complete config schema: the core file with every source family's schema in place."""
     text = resources.files("scanner").joinpath("config.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    schema = json.loads(text)
+    families = schema["properties"]["sources"]["properties"]
+    for family in SOURCE_FAMILIES:
+        fragment = resources.files("collectors").joinpath(family, "config.schema.json")
+        if fragment.is_file():
+            families[family] = json.loads(fragment.read_text(encoding="utf-8"))
+    return schema
 
 
 def load_config(path: Path) -> AuditConfig:
@@ -227,6 +244,7 @@ def _build(document: dict[str, Any], path: Path | None, base_dir: Path) -> Audit
         policy=policy,
         owners=owners,
         focus_sources=focus_sources,
+        sources=dict(document.get("sources", {})),
         suppressions=suppressions,
     )
     if "dir" in document.get("output", {}):
