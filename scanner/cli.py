@@ -335,6 +335,44 @@ def history(limit: int, store: Path | None, settings: Settings) -> None:
         click.echo(f"{stored.id}  {stored.label:<5}  {stored.started_at}  {state:<8}  {stored.organisation}")
 
 
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path), help="Audit config (YAML) naming live sources.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write the snapshot into, one subfolder per source family.")
+@click.option("--only", "families", multiple=True, help="Record only this source family (repeatable), such as aws.")
+@_common_options
+def snapshot(config_path: Path, out_dir: Path, families: tuple[str, ...], settings: Settings) -> None:
+    """Record the live API responses of the configured sources as a snapshot folder.
+
+    A later `shadowmap scan` whose config points a family's `snapshot` setting at the recorded
+    subfolder reads back the same inventory, offline.
+    """
+    config = load_config(config_path)
+    recorders = {
+        module.__name__.rsplit(".", 1)[1]: module.record_snapshot
+        for module in family_modules()
+        if hasattr(module, "record_snapshot") and module.__name__.rsplit(".", 1)[1] in config.sources
+    }
+    unknown = sorted(set(families) - set(recorders))
+    if unknown:
+        raise InputError(f"--only {unknown[0]}: no live source of that family in {config_path}; families here: {', '.join(sorted(recorders)) or 'none'}")
+    if not recorders:
+        raise InputError(f"{config_path}: no live source that can be recorded; configure aws, azure, gcp, openai or anthropic")
+
+    failed = 0
+    for family, record in sorted(recorders.items()):
+        if families and family not in families:
+            continue
+        outcome = record(config, out_dir / family, logging.getLogger(f"shadowmap.collector.{family}"))
+        outcome.settle()
+        failed += outcome.status is OutcomeStatus.FAILED
+        if not settings.quiet:
+            click.echo(f"{family}: {outcome.status.value}, {len(outcome.scopes_seen)} scopes recorded in {out_dir / family}")
+            for gap in outcome.scopes_not_seen:
+                click.echo(f"  not recorded: {gap.scope}: {gap.reason}")
+    if failed == len(recorders):
+        raise InputError("no source could be recorded; see the lines above")
+
+
 @main.group()
 def rules() -> None:
     """Inspect the rule pack."""
