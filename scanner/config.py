@@ -87,7 +87,7 @@ _StringDateLoader.yaml_implicit_resolvers = {
 
 # Source families whose settings sit under `sources:`. Each one's settings are described by
 # `collectors/<family>/config.schema.json`, which `load_schema` places under sources.<family>.
-SOURCE_FAMILIES = ("billing", "aws", "azure", "gcp", "openai", "anthropic", "code", "expense")
+SOURCE_FAMILIES = ("billing", "aws", "azure", "gcp", "openai", "anthropic", "cohere", "code", "expense")
 
 
 def load_schema() -> dict[str, Any]:
