@@ -178,7 +178,7 @@ def _run_and_report(
 
     if all(outcome.status is OutcomeStatus.FAILED for outcome in run.inventory.outcomes):
         raise InputError(_first_problem(run))
-    held.release()
+    held.emit_held()
 
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -195,7 +195,7 @@ def _run_and_report(
     if not settings.quiet:
         console = Console(stderr=False)
         render_summary(result, console)
-        console.print(f"Reports: {out_dir / 'report.json'} and {out_dir / 'report.html'}")
+        click.echo(f"Reports: {out_dir / 'report.json'} and {out_dir / 'report.html'}")
     return run
 
 
@@ -203,7 +203,7 @@ class _HeldWarnings(logging.Handler):
     """Holds warnings and errors during a run and passes lower levels straight through.
 
     When no source at all was usable the CLI prints one error line instead of the warnings that
-    led to it; otherwise `release` prints the held records after the progress bars are gone.
+    led to it; otherwise `emit_held` prints the held records after the progress bars are gone.
     """
 
     def __init__(self, target: logging.Handler):
@@ -217,7 +217,7 @@ class _HeldWarnings(logging.Handler):
         else:
             self.target.handle(record)
 
-    def release(self) -> None:
+    def emit_held(self) -> None:
         for record in self.records:
             self.target.handle(record)
         self.records.clear()

@@ -93,6 +93,8 @@ class HistoryStore:
             self._connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as error:
             raise InputError(f"{path}: cannot open the history store ({error}); pass another --store") from None
+        except OSError as error:
+            raise InputError(f"{path}: cannot create the history store ({error.strerror}: {error.filename}); pass another --store") from None
 
     def close(self) -> None:
         self._connection.close()
@@ -134,7 +136,7 @@ class HistoryStore:
                         finding["message"],
                         int(finding["suppressed"] is not None),
                     )
-                    for finding in result["findings"]
+                    for finding in result["findings"]["items"]
                 ],
             )
             self._connection.executemany(
@@ -252,8 +254,8 @@ class RunDiff:
 
 def diff_results(before: dict[str, Any], after: dict[str, Any]) -> RunDiff:
     """Compare two JSON results by finding fingerprint and by coverage per currency."""
-    before_findings = {finding["fingerprint"]: finding for finding in before["findings"]}
-    after_findings = {finding["fingerprint"]: finding for finding in after["findings"]}
+    before_findings = {finding["fingerprint"]: finding for finding in before["findings"]["items"]}
+    after_findings = {finding["fingerprint"]: finding for finding in after["findings"]["items"]}
     diff = RunDiff(before["run"]["id"], after["run"]["id"])
     diff.new = [after_findings[key] for key in sorted(after_findings.keys() - before_findings.keys())]
     diff.fixed = [before_findings[key] for key in sorted(before_findings.keys() - after_findings.keys())]

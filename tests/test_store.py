@@ -24,7 +24,7 @@ def result(run_id: str, started_at: str, findings: list[tuple[str, str]], usd: t
             "config_path": config_path,
             "complete": True,
         },
-        "findings": [
+        "findings": {"items": [
             {
                 "fingerprint": fingerprint,
                 "rule_id": rule_id,
@@ -34,7 +34,7 @@ def result(run_id: str, started_at: str, findings: list[tuple[str, str]], usd: t
                 "suppressed": None,
             }
             for fingerprint, rule_id in findings
-        ],
+        ]},
         "coverage": {"USD": {"total": total, "attributed": attributed, "unattributed": unattributed}},
     }
 
