@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import networkx as nx
 
@@ -152,8 +152,30 @@ class Coverage:
         return {currency: self.currencies[currency].to_dict() for currency in sorted(self.currencies)}
 
 
-def build_coverage(inventory: Inventory, policy: Policy, owners: list[OwnerMapping]) -> Coverage:
-    """Join every spend line to an owner or a reason and total the result per currency."""
+def registered_classifiers() -> tuple[ReasonClassifier, ...]:
+    """Every classifier the source families and rule modules register when imported, after
+    importing them all, so the result does not depend on what the caller imported before."""
+    from collectors import family_modules
+    from rules import all_rules
+
+    family_modules()
+    all_rules()
+    return tuple(REASON_CLASSIFIERS)
+
+
+def build_coverage(
+    inventory: Inventory,
+    policy: Policy,
+    owners: list[OwnerMapping],
+    classifiers: Sequence[ReasonClassifier] | None = None,
+) -> Coverage:
+    """Join every spend line to an owner or a reason and total the result per currency.
+
+    `classifiers` defaults to every registered one; pass an empty sequence to get only the
+    generic reasons.
+    """
+    if classifiers is None:
+        classifiers = registered_classifiers()
     graph = nx.DiGraph()
     assets_by_id = {asset.id.lower(): asset for asset in inventory.assets}
     for asset in inventory.assets:
@@ -163,7 +185,7 @@ def build_coverage(inventory: Inventory, policy: Policy, owners: list[OwnerMappi
     currencies: dict[str, CurrencyCoverage] = {}
     for line in inventory.spend_lines:
         asset = assets_by_id.get(line.resource_id.lower()) if line.resource_id else None
-        attribution = attribute(line, asset, policy, owners)
+        attribution = attribute(line, asset, policy, owners, classifiers)
         attributions.append((line, attribution))
         _add_to_graph(graph, line, asset, attribution)
 
@@ -174,7 +196,11 @@ def build_coverage(inventory: Inventory, policy: Policy, owners: list[OwnerMappi
 
 
 def attribute(
-    line: SpendLine, asset: Asset | None, policy: Policy, owners: list[OwnerMapping]
+    line: SpendLine,
+    asset: Asset | None,
+    policy: Policy,
+    owners: list[OwnerMapping],
+    classifiers: Sequence[ReasonClassifier] = (),
 ) -> Attribution:
     """Decide one spend line's owner: its own owner tag first, then its asset's owner, then the
     configured mappings; otherwise the most specific reason it has none."""
@@ -194,7 +220,7 @@ def attribute(
         if _mapping_matches(mapping, line):
             return Attribution(owner=mapping.owner, via="mapping")
 
-    for classify in REASON_CLASSIFIERS:
+    for classify in classifiers:
         reason = classify(line, asset, policy)
         if reason:
             return Attribution(owner=None, reason=reason)

@@ -11,14 +11,14 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Callable
+from typing import Callable, Sequence
 
 from collectors.contract import CollectContext, Collector, ProgressCallback
 from rules import all_rules
 from rules.contract import Rule, RuleContext, RuleResult
 from scanner import __version__
 from scanner.config import AuditConfig
-from scanner.coverage import Coverage, build_coverage
+from scanner.coverage import Coverage, ReasonClassifier, build_coverage
 from scanner.errors import InputError
 from scanner.model import (
     CollectorOutcome,
@@ -73,6 +73,7 @@ def run_audit(
     rules: list[Rule] | None = None,
     today: date | None = None,
     label: str = "scan",
+    classifiers: Sequence[ReasonClassifier] | None = None,
 ) -> AuditRun:
     """Run the whole pipeline over `collectors` and return the run; nothing is written here."""
     progress = progress or CollectorProgress()
@@ -82,7 +83,7 @@ def run_audit(
     for result in _collect_all(collectors, progress):
         inventory.add(result)
 
-    coverage = build_coverage(inventory, config.policy, config.owners)
+    coverage = build_coverage(inventory, config.policy, config.owners, classifiers)
     context = RuleContext(inventory=inventory, policy=config.policy, coverage=coverage)
     rule_results = [rule.run(context) for rule in (rules if rules is not None else all_rules())]
     _apply_suppressions(rule_results, config, today or started_at.date())

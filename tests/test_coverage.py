@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from scanner.config import OwnerMapping, Policy
-from scanner.coverage import REASON_CLASSIFIERS, attribute, build_coverage
+from scanner.coverage import attribute, build_coverage
 from scanner.model import Asset, Inventory, SpendLine, Tags
 
 DAY = datetime(2026, 11, 3, tzinfo=timezone.utc)
@@ -82,18 +82,14 @@ def test_reason_classifier_refines_reason():
     def system_profile(spend_line, asset, policy):
         return "system_profile" if "inference-profile/us." in (spend_line.resource_id or "") else None
 
-    REASON_CLASSIFIERS.append(system_profile)
-    try:
-        spend = line("1", resource_id="arn:aws:bedrock:us-west-2:4:inference-profile/us.anthropic.claude")
-        assert attribute(spend, None, POLICY, []).reason == "system_profile"
-        assert attribute(line("1"), None, POLICY, []).reason == "untagged"
-    finally:
-        REASON_CLASSIFIERS.remove(system_profile)
+    spend = line("1", resource_id="arn:aws:bedrock:us-west-2:4:inference-profile/us.anthropic.claude")
+    assert attribute(spend, None, POLICY, [], [system_profile]).reason == "system_profile"
+    assert attribute(line("1"), None, POLICY, [], [system_profile]).reason == "untagged"
 
 
 def test_currencies_are_never_summed_together():
     inventory = Inventory(spend_lines=[line("10.10", "USD", {"team": "a"}), line("5.05", "EUR"), line("0.01", "USD")])
-    coverage = build_coverage(inventory, POLICY, [])
+    coverage = build_coverage(inventory, POLICY, [], classifiers=())
     assert sorted(coverage.currencies) == ["EUR", "USD"]
     usd = coverage.currencies["USD"]
     eur = coverage.currencies["EUR"]
@@ -106,7 +102,7 @@ def test_currencies_are_never_summed_together():
 
 def test_totals_reconcile_exactly_with_many_small_amounts():
     lines = [line("0.00000000729", tags={"team": "a"} if i % 3 else None) for i in range(1000)]
-    coverage = build_coverage(Inventory(spend_lines=lines), POLICY, []).currencies["USD"]
+    coverage = build_coverage(Inventory(spend_lines=lines), POLICY, [], classifiers=()).currencies["USD"]
     assert coverage.overall.attributed + coverage.overall.unattributed == coverage.overall.total
     assert coverage.overall.total == Decimal("0.00000729000")
     assert sum(coverage.by_reason.values()) == coverage.overall.unattributed
@@ -121,7 +117,7 @@ def test_breakdowns_by_provider_owner_reason_and_model():
             line("3.00", provider="azure", account="/subscriptions/1", tags={"env": "prod"}),
         ]
     )
-    usd = build_coverage(inventory, POLICY, []).currencies["USD"]
+    usd = build_coverage(inventory, POLICY, [], classifiers=()).currencies["USD"]
     assert usd.by_owner == {"claims": Decimal("4.00")}
     assert usd.by_reason == {"untagged": Decimal("6.00"), "no_owner_tag": Decimal("3.00")}
     assert usd.by_provider["aws"].attributed == Decimal("4.00")
@@ -138,7 +134,7 @@ def test_breakdowns_by_provider_owner_reason_and_model():
 
 
 def test_negative_total_has_no_share():
-    usd = build_coverage(Inventory(spend_lines=[line("-0.15")]), POLICY, []).currencies["USD"]
+    usd = build_coverage(Inventory(spend_lines=[line("-0.15")]), POLICY, [], classifiers=()).currencies["USD"]
     assert usd.overall.total == Decimal("-0.15")
     assert usd.attributed_share is None
 
@@ -148,7 +144,7 @@ def test_graph_joins_spend_to_asset_owner_and_reason():
     asset = Asset("aws.bedrock.application_profile", profile, "aws", "111122223333")
     tagged = line("2", tags={"team": "claims"}, resource_id=profile.upper())
     untagged = line("1")
-    coverage = build_coverage(Inventory(assets=[asset], spend_lines=[tagged, untagged]), POLICY, [])
+    coverage = build_coverage(Inventory(assets=[asset], spend_lines=[tagged, untagged]), POLICY, [], classifiers=())
     graph = coverage.graph
     assert graph.has_edge(("spend", tagged.key), ("asset", profile))
     assert graph.edges[("spend", tagged.key), ("owner", "claims")]["relation"] == "tag:team"

@@ -107,7 +107,9 @@ def audit(
         policy=Policy(owner_tags=("team",)),
         suppressions=suppressions or [],
     )
-    run = run_audit(config, collectors=[FixedCollector("focus", result)], rules=rules or [], today=date(2025, 3, 1))
+    run = run_audit(
+        config, collectors=[FixedCollector("focus", result)], rules=rules or [], today=date(2025, 3, 1), classifiers=()
+    )
     return dataclasses.replace(run, run_id=RUN_ID, started_at=STARTED_AT, finished_at=FINISHED_AT)
 
 
