@@ -98,7 +98,7 @@ def _figures(block: dict[str, Any]) -> CurrencyFigures:
 def coverage_headline(split: DisplaySplit, share_text: str | None, total: Decimal) -> str:
     """State in one sentence how much of a currency's AI spend is attributed.
 
-    When credits make the total zero or negative, or make one part negative, a percentage would
+    When negative amounts make the total zero or negative, or make one part negative, a percentage would
     mislead, so the sentence states what happened instead.
     """
     if share_text is not None:
@@ -107,11 +107,11 @@ def coverage_headline(split: DisplaySplit, share_text: str | None, total: Decima
         return f"AI spend in {split.currency} nets to zero, so there is no attributed share to report."
     if total < 0:
         return (
-            f"AI spend in {split.currency} nets to {split.total_text} because credits exceed "
-            "charges, so there is no attributed share to report."
+            f"AI spend in {split.currency} nets to {split.total_text} because negative amounts "
+            "(credits, refunds, corrections) exceed charges, so there is no attributed share to report."
         )
     return (
-        f"Credits make one part of the {split.currency} AI spend negative, so there is no "
+        f"Negative amounts make one part of the {split.currency} AI spend negative, so there is no "
         f"attributed share to report: {split.attributed_text} attributed and "
         f"{split.unattributed_text} unattributed of {split.total_text}."
     )

@@ -481,11 +481,11 @@ def test_html_shows_run_identity():
         (("10.00", "-10.00"), "AI spend in USD nets to zero, so there is no attributed share to report."),
         (
             ("1.00", "-6.00"),
-            "AI spend in USD nets to USD -5.00 because credits exceed charges, so there is no attributed share to report.",
+            "AI spend in USD nets to USD -5.00 because negative amounts (credits, refunds, corrections) exceed charges, so there is no attributed share to report.",
         ),
         (
             ("10.00", "-2.00"),
-            "Credits make one part of the USD AI spend negative, so there is no attributed share to report: "
+            "Negative amounts make one part of the USD AI spend negative, so there is no attributed share to report: "
             "USD 10.00 attributed and USD -2.00 unattributed of USD 8.00.",
         ),
     ],
