@@ -1,0 +1,189 @@
+"""The command line end to end: demo, scan, report, diff, rules list and the exit codes."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scanner import __version__
+from scanner.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHADOWMAP_STORE", str(tmp_path / "history.sqlite"))
+    monkeypatch.setenv("CI", "true")
+    return CliRunner()
+
+
+def invoke(runner, *args):
+    return runner.invoke(main, list(args), catch_exceptions=False)
+
+
+def test_version(runner):
+    result = invoke(runner, "--version")
+    assert result.exit_code == 0
+    assert result.output == f"shadowmap, version {__version__}\n"
+
+
+@pytest.mark.parametrize("command", [[], ["scan"], ["demo"], ["report"], ["diff"], ["history"], ["rules"], ["rules", "list"]])
+def test_help_everywhere(runner, command):
+    result = invoke(runner, *command, "--help")
+    assert result.exit_code == 0
+    assert "Usage: " in result.output
+
+
+def test_demo_writes_reports_that_reconcile(runner, tmp_path):
+    out = tmp_path / "demo"
+    result = invoke(runner, "demo", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert (out / "report.html").stat().st_size > 0
+    assert set(report["coverage"]) == {"EUR", "USD"}
+    for currency, figures in report["coverage"].items():
+        assert Decimal(figures["attributed"]) + Decimal(figures["unattributed"]) == Decimal(figures["total"]), currency
+    assert report["run"]["complete"] is True
+    assert f"Reports: {out / 'report.json'}" in result.output
+
+
+def test_demo_attribution_matches_its_tags(runner, tmp_path):
+    out = tmp_path / "demo"
+    invoke(runner, "demo", "--out", str(out))
+    coverage = json.loads((out / "report.json").read_text(encoding="utf-8"))["coverage"]
+    assert sorted(coverage["USD"]["by_owner"]) == ["claims", "search"]
+    assert sorted(coverage["EUR"]["by_owner"]) == ["research", "support"]
+    assert sorted(coverage["USD"]["by_provider"]) == ["aws", "gcp"]
+    assert sorted(coverage["EUR"]["by_provider"]) == ["azure"]
+
+
+def test_two_demo_runs_diff_without_change(runner, tmp_path):
+    invoke(runner, "demo", "--out", str(tmp_path / "one"))
+    invoke(runner, "demo", "--out", str(tmp_path / "two"))
+    result = invoke(runner, "diff", "--format", "json")
+    assert result.exit_code == 0, result.output
+    diff = json.loads(result.output)
+    assert diff["has_changes"] is False
+    assert diff["new"] == []
+    assert diff["fixed"] == []
+    assert len(diff["unchanged"]) > 0
+    text = invoke(runner, "diff")
+    assert "No change" in text.output
+
+
+def test_history_lists_runs(runner, tmp_path):
+    invoke(runner, "demo", "--out", str(tmp_path / "one"))
+    result = invoke(runner, "history")
+    assert result.exit_code == 0
+    assert "demo" in result.output
+    assert "Larkspur Analytics (demo)" in result.output
+
+
+def test_report_renders_stored_run_and_file(runner, tmp_path):
+    out = tmp_path / "one"
+    invoke(runner, "demo", "--out", str(out))
+    as_json = invoke(runner, "report", "latest", "--format", "json")
+    assert json.loads(as_json.output)["run"]["label"] == "demo"
+    html_path = tmp_path / "again.html"
+    as_html = invoke(runner, "report", str(out / "report.json"), "--format", "html", "--output", str(html_path))
+    assert as_html.exit_code == 0
+    assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_rules_list(runner):
+    result = invoke(runner, "rules", "list")
+    assert result.exit_code == 0
+    assert "billing.ai-spend-unattributed" in result.output
+    listed = json.loads(invoke(runner, "rules", "list", "--format", "json").output)
+    assert {rule["id"] for rule in listed} >= {"billing.ai-spend-unattributed", "billing.required-tags-missing"}
+
+
+def test_fail_on_sets_exit_code(runner, tmp_path):
+    config = REPO / "fixtures" / "demo" / "audit.yaml"
+    failing = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "a"), "--fail-on", "medium", "--no-history")
+    passing = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "b"), "--fail-on", "critical", "--no-history")
+    assert failing.exit_code == 1
+    assert passing.exit_code == 0
+
+
+def test_quiet_prints_nothing(runner, tmp_path):
+    result = invoke(runner, "demo", "--out", str(tmp_path / "q"), "--quiet")
+    assert result.exit_code == 0
+    assert result.output == ""
+
+
+def test_missing_config_is_one_line_exit_2(runner, tmp_path):
+    result = invoke(runner, "scan", "--config", str(tmp_path / "absent.yaml"))
+    assert result.exit_code == 2
+    assert result.output == f"shadowmap: error: {tmp_path / 'absent.yaml'}: config file not found; pass an existing file to --config\n"
+
+
+def test_invalid_config_is_one_line_exit_2(runner, tmp_path):
+    config = tmp_path / "audit.yaml"
+    config.write_text("version: 1\nsources:\n  billing:\n    fokus: []\n", encoding="utf-8")
+    result = invoke(runner, "scan", "--config", str(config))
+    assert result.exit_code == 2
+    assert result.output.startswith(f"shadowmap: error: {config}: line 4: unknown key 'sources.billing.fokus'")
+    assert result.output.count("\n") == 1
+
+
+def test_config_without_sources_is_exit_2(runner, tmp_path):
+    config = tmp_path / "audit.yaml"
+    config.write_text("version: 1\n", encoding="utf-8")
+    result = invoke(runner, "scan", "--config", str(config))
+    assert result.exit_code == 2
+    assert result.output == f"shadowmap: error: {config}: no sources configured; add at least one under sources:\n"
+
+
+def test_missing_export_is_one_line_exit_2(runner, tmp_path):
+    config = tmp_path / "audit.yaml"
+    config.write_text("version: 1\nsources:\n  billing:\n    focus:\n      - path: nov.csv\n", encoding="utf-8")
+    result = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert result.output.startswith("shadowmap: error: ")
+    assert str(tmp_path / "nov.csv") in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_one_missing_export_among_good_ones_is_partial(runner, tmp_path):
+    demo_csv = REPO / "fixtures" / "demo" / "billing" / "focus-2026-11.csv"
+    config = tmp_path / "audit.yaml"
+    config.write_text(
+        f"version: 1\npolicy:\n  owner_tags: [team]\nsources:\n  billing:\n    focus:\n"
+        f"      - path: {demo_csv}\n      - path: missing.csv\n",
+        encoding="utf-8",
+    )
+    result = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "out"), "--no-history")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    outcome = report["collectors"][0]
+    assert outcome["status"] == "partial"
+    assert outcome["scopes_not_seen"][0]["scope"] == str(tmp_path / "missing.csv")
+    assert report["run"]["complete"] is False
+
+
+def test_scan_of_real_focus_sample(runner, tmp_path):
+    """The FinOps Foundation sample, checked by hand: lines 956, 963, 965, 969, 970, 975, 979,
+    995 and 1000 are its only AI rows (Azure Machine Learning); their EffectiveCost sums to
+    -0.15189756178. Lines 969 and 975 carry the tag " org" = trey, the owner tag of the sample
+    config: 0.00000000503 + 0.00500000000 = 0.00500000503 attributed."""
+    config = REPO / "fixtures" / "focus-sample" / "audit.yaml"
+    result = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "out"), "--no-history")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    usd = report["coverage"]["USD"]
+    assert list(report["coverage"]) == ["USD"]
+    assert usd["total"] == "-0.15189756178"
+    assert usd["attributed"] == "0.00500000503"
+    assert usd["unattributed"] == "-0.15689756681"
+    assert usd["by_owner"] == {"trey": "0.00500000503"}
+    assert list(usd["by_provider"]) == ["azure"]
+    assert list(usd["by_service"]) == ["Azure Machine Learning"]
+    rows = sorted(line["source"]["row"] for line in report["inventory"]["spend_lines"])
+    assert rows == [956, 963, 965, 969, 970, 975, 979, 995, 1000]
