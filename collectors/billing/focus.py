@@ -1294,10 +1294,11 @@ class FocusCollector:
         if reading.skipped_rows:
             first = reading.skipped_rows[0]
             context.logger.warning(
-                "%s: %s: %d rows skipped, the first at %s %d: %s",
+                "%s: %s: %d %s skipped, the first at %s %d: %s",
                 self.name,
                 path,
                 reading.skipped_row_count,
+                "row" if reading.skipped_row_count == 1 else "rows",
                 reading.row_label,
                 first.row,
                 first.reason,
