@@ -47,7 +47,7 @@ def _check_unattributed_spend(context: RuleContext) -> Iterable[Violation] | Non
             Violation(
                 subject=subject,
                 message=(
-                    f"{description} has {decimal_text(amount)} {currency} of AI spend that reaches no owner "
+                    f"{description} has {currency} {amount:,.2f} of AI spend that reaches no owner "
                     f"({', '.join(reason_list)})."
                 ),
                 evidence={
