@@ -178,13 +178,14 @@ def build_coverage(
         classifiers = registered_classifiers()
     graph = nx.DiGraph()
     assets_by_id = {asset.id.lower(): asset for asset in inventory.assets}
+    assets_by_account = _index_billing_accounts(inventory.assets)
     for asset in inventory.assets:
         graph.add_node(("asset", asset.id), kind=asset.kind)
 
     attributions: list[tuple[SpendLine, Attribution]] = []
     currencies: dict[str, CurrencyCoverage] = {}
     for line in inventory.spend_lines:
-        asset = assets_by_id.get(line.resource_id.lower()) if line.resource_id else None
+        asset = _asset_of(line, assets_by_id, assets_by_account)
         attribution = attribute(line, asset, policy, owners, classifiers)
         attributions.append((line, attribution))
         _add_to_graph(graph, line, asset, attribution)
@@ -193,6 +194,35 @@ def build_coverage(
         _add_to_figures(coverage, line, attribution)
 
     return Coverage(graph, attributions, currencies)
+
+
+def _index_billing_accounts(assets: list[Asset]) -> dict[tuple[str, str], Asset]:
+    """Index assets that stand for a whole billing account (a GCP project, an AWS account) by
+    provider and the account ID billing shows, from `attributes["billing_account"]`. When two
+    assets claim one account, the one with the smallest id wins, so the result is stable."""
+    index: dict[tuple[str, str], Asset] = {}
+    for asset in sorted(assets, key=lambda item: item.id):
+        account = asset.attributes.get("billing_account")
+        if account:
+            index.setdefault((asset.provider, str(account).lower()), asset)
+    return index
+
+
+def _asset_of(
+    line: SpendLine, by_id: dict[str, Asset], by_account: dict[tuple[str, str], Asset]
+) -> Asset | None:
+    """The asset a spend line is billed to: its resource, or else the account it is billed in.
+
+    Some exports name no resource for AI spend (Vertex AI rows carry only the project), so the
+    account's asset is the closest thing the line can join.
+    """
+    if line.resource_id:
+        asset = by_id.get(line.resource_id.lower())
+        if asset is not None:
+            return asset
+    if line.account:
+        return by_account.get((line.provider, line.account.lower()))
+    return None
 
 
 def attribute(

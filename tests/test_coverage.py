@@ -149,3 +149,29 @@ def test_graph_joins_spend_to_asset_owner_and_reason():
     assert graph.has_edge(("spend", tagged.key), ("asset", profile))
     assert graph.edges[("spend", tagged.key), ("owner", "claims")]["relation"] == "tag:team"
     assert graph.has_edge(("spend", untagged.key), ("reason", "untagged"))
+
+
+def test_line_without_resource_joins_its_account_asset():
+    project = Asset(
+        "gcp.project",
+        "//cloudresourcemanager.googleapis.com/projects/412345678901",
+        "gcp",
+        "organizations/730012458832",
+        attributes={"billing_account": "larkspur-search-prod", "owner": "search", "owner_via": "label:team"},
+    )
+    spend = line("5.00", provider="gcp", account="larkspur-search-prod")
+    other_project = line("1.00", provider="gcp", account="larkspur-data-sandbox")
+    coverage = build_coverage(Inventory(assets=[project], spend_lines=[spend, other_project]), POLICY, [], classifiers=())
+    attributions = [attribution for _, attribution in coverage.attributions]
+    assert attributions[0].owner == "search"
+    assert attributions[0].via == "asset:gcp.project:label:team"
+    assert attributions[1].owner is None
+    assert coverage.graph.has_edge(("spend", spend.key), ("asset", project.id))
+
+
+def test_resource_match_wins_over_account_match():
+    account_asset = Asset("gcp.project", "p1", "gcp", "org", attributes={"billing_account": "acct", "owner": "platform"})
+    resource_asset = Asset("gcp.vertex.endpoint", "endpoint-9", "gcp", "org", attributes={"owner": "search"})
+    spend = line("2.00", provider="gcp", account="acct", resource_id="endpoint-9")
+    coverage = build_coverage(Inventory(assets=[account_asset, resource_asset], spend_lines=[spend]), POLICY, [], classifiers=())
+    assert coverage.attributions[0][1].owner == "search"
