@@ -1,0 +1,60 @@
+"""Coverage reasons for Google Cloud spend that reaches no owner, registered with the core.
+
+Partner models on Vertex AI (Claude, Llama, Mistral) are billed as their own marketplace
+services, and their rows often carry no request labels. A partner-model line that reaches no
+owner ends at `partner_model_shared_project` when its project is shared by several teams (the
+project cannot name one), otherwise at `partner_model_unlabelled`. The project is known only when
+the line's resource ID is a project or Vertex AI asset that Cloud Asset Inventory listed.
+"""
+
+from __future__ import annotations
+
+from scanner.config import Policy
+from scanner.coverage import REASON_CLASSIFIERS, register_reason
+from scanner.model import Asset, SpendLine
+
+PARTNER_MODEL_SHARED_PROJECT = "partner_model_shared_project"
+PARTNER_MODEL_UNLABELLED = "partner_model_unlabelled"
+
+REASON_SENTENCES = {
+    PARTNER_MODEL_SHARED_PROJECT: (
+        "A partner model on Vertex AI, billed as its own marketplace service without an owner label, "
+        "was used in a project that several teams share, so the project cannot name the owner."
+    ),
+    PARTNER_MODEL_UNLABELLED: (
+        "A partner model on Vertex AI, billed as its own marketplace service, carries no owner label, "
+        "and no project owner label or mapping names an owner."
+    ),
+}
+
+
+def is_partner_model_line(line: SpendLine) -> bool:
+    from collectors.gcp.catalogue import load_catalogue
+
+    return line.provider == "gcp" and load_catalogue().partner_model(line.service) is not None
+
+
+def project_teams(asset: Asset | None) -> list[str]:
+    """Return the owners that the project (or the project of a Vertex AI resource) serves."""
+    if asset is None:
+        return []
+    return list(asset.attributes.get("teams") or asset.attributes.get("project_teams") or [])
+
+
+def classify(line: SpendLine, asset: Asset | None, policy: Policy) -> str | None:
+    if not is_partner_model_line(line):
+        return None
+    if len(project_teams(asset)) > 1:
+        return PARTNER_MODEL_SHARED_PROJECT
+    return PARTNER_MODEL_UNLABELLED
+
+
+def register() -> None:
+    """Add the reasons and the classifier once, however often this is called."""
+    for code, sentence in REASON_SENTENCES.items():
+        register_reason(code, sentence)
+    if classify not in REASON_CLASSIFIERS:
+        REASON_CLASSIFIERS.append(classify)
+
+
+register()
