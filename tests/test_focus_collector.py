@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from collectors.billing.focus import FocusCollector, load_catalogue, parse_tags
+from collectors.billing.ai_catalogue import load_catalogue
+from collectors.billing.focus import FocusCollector, parse_tags
 from collectors.contract import CollectContext
 from scanner.config import AuditConfig, FocusSource
 from scanner.errors import InputError

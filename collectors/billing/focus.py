@@ -10,9 +10,6 @@ Known limits:
   That is the line a text editor shows unless a quoted field above it spans several lines,
   because DuckDB (2.0) reports no physical line for the rows it accepts. Counting line breaks
   in a second pass would lift this.
-- The encoding is decided from the first 64 MiB of text. If a file is valid UTF-8 there but not
-  further on, the later rows with invalid bytes are skipped, each named, rather than the file
-  being read again as Windows-1252.
 - DuckDB keeps every rejected CSV row in memory (about 2 KB each, measured with DuckDB 2.0.1). A
   probe of the first rows sets aside a file that is mostly unreadable before it is read in
   full, but a large file with millions of scattered broken rows still costs that memory.
@@ -21,27 +18,42 @@ Known limits:
 from __future__ import annotations
 
 import bisect
-import codecs
-import csv
 import functools
-import glob
-import gzip
-import io
 import json
 import re
 import tempfile
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Context, Decimal
-from importlib import resources
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
-import yaml
 
+from collectors.billing.ai_catalogue import AiServiceCatalogue, load_catalogue
+from collectors.billing.export_files import (
+    UTF8,
+    ExportFile,
+    ExportProblem,
+    expand_source,
+    inspect_export,
+    read_csv_header,
+    transcode_to_utf8,
+)
+from collectors.billing.focus_sql import (
+    INVALID,
+    NOT_AI,
+    ROW_ORDINAL_COLUMN,
+    ColumnSet,
+    ExportQuery,
+    build_query,
+    csv_relation,
+    missing_focus_columns,
+    parquet_relation,
+    sql_identifier,
+    sql_string,
+)
 from collectors.contract import CollectContext, SourceKind
 from scanner.config import AuditConfig, FocusSource
 from scanner.errors import InputError
@@ -55,73 +67,18 @@ from scanner.model import (
     Tags,
 )
 
-# Money and quantities are summed in DuckDB as this exact type. FOCUS cost values carry 11
-# decimal places in the FinOps Foundation sample, so 18 leave room for exports with more, and the
-# 20 integer digits left are enough for any bill. A value with more than 18 decimals is rounded.
-EXACT_NUMBER_TYPE = "DECIMAL(38,18)"
-
 # Enough precision to trim and add DECIMAL(38,18) values without rounding.
 EXACT_CONTEXT = Context(prec=80)
 
 MAX_NAMED_SKIPPED_ROWS = 100
 PROBE_ROW_COUNT = 10_000
-ENCODING_SAMPLE_BYTES = 64 * 1024 * 1024
-CHUNK_BYTES = 1024 * 1024
-MAX_HEADER_CHARS = 1024 * 1024
 FETCH_BATCH_SIZE = 10_000
 
-CATALOGUE_PACKAGE = "rules"
-CATALOGUE_PATH = "catalogues/ai_services.yaml"
-
 FOCUS_VERSIONS = "FOCUS 1.0–1.2"
-REQUIRED_COLUMNS = ("BillingCurrency", "ChargePeriodStart", "ServiceCategory", "ServiceName")
-COST_COLUMNS = {"effective": "EffectiveCost", "billed": "BilledCost"}
-# ServiceProviderName replaces ProviderName in newer FOCUS versions; PublisherName and
-# InvoiceIssuerName stand in where neither is filled.
-PROVIDER_COLUMNS = ("ServiceProviderName", "ProviderName", "PublisherName", "InvoiceIssuerName")
-ACCOUNT_COLUMNS = ("SubAccountId", "BillingAccountId")
-REGION_COLUMNS = ("RegionId", "Region")
-
-ROW_ORDINAL_COLUMN = "shadowmap_row_ordinal"
 
 # Turns the row number DuckDB gives (a CSV ordinal or a Parquet row index) into the number a user
 # looks for: a CSV line, or a 1-based Parquet row.
 RowNumbering = Callable[[int], int]
-
-# Match codes of rows that are not AI spend, and of rows with a value that cannot be read.
-NOT_AI = "none"
-INVALID = "invalid"
-
-# The grouping key, beside the match reason and the charge day. Keys are set to NULL on rows
-# that are not AI spend, so those rows fold into one group that only counts them.
-KEY_COLUMNS = (
-    "provider_name",
-    "account",
-    "service",
-    "resource_id",
-    "model",
-    "region",
-    "currency",
-    "category",
-    "subcategory",
-    "charge_category",
-    "unit",
-    "tags",
-)
-
-# The columns the AI match compares, each also kept lower-cased and trimmed as `<column>_key`.
-MATCHED_COLUMNS = ("category", "subcategory", "provider_name", "publisher_name", "service")
-
-DELIMITER_CANDIDATES = (",", "\t", ";", "|")
-
-NOT_TABULAR_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (an XLSX workbook is one)"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Office document (such as XLS)"),
-)
 
 DUCKDB_REJECT_REASONS = {
     "CAST": "a value of the wrong type",
@@ -132,592 +89,6 @@ DUCKDB_REJECT_REASONS = {
     "LINE SIZE OVER MAXIMUM": "a line longer than DuckDB's maximum line size",
     "INVALID ENCODING": "bytes that are not valid UTF-8",
 }
-
-
-# ---------------------------------------------------------------------------------------------
-# The AI service catalogue
-
-
-@dataclass(frozen=True)
-class ProviderEntry:
-    """One provider of the catalogue: the names exports give it and its AI services."""
-
-    id: str
-    names: tuple[str, ...]
-    ai_services: tuple[str, ...] = ()
-    ai_service_patterns: tuple[str, ...] = ()
-    ai_vendor: bool = False
-
-
-@dataclass(frozen=True)
-class AiServiceCatalogue:
-    """The rules that tell AI spend from other billing rows, and the short IDs of providers."""
-
-    service_categories: tuple[str, ...]
-    service_subcategories: tuple[str, ...]
-    model_columns: tuple[str, ...]
-    providers: tuple[ProviderEntry, ...]
-
-    @functools.cached_property
-    def _provider_ids(self) -> dict[str, str]:
-        return {name.lower(): provider.id for provider in self.providers for name in provider.names}
-
-    def provider_id(self, name: str | None) -> str:
-        """Return the short ID of a provider name, or a lower-case slug of a name not listed."""
-        if not name or not name.strip():
-            return "unknown"
-        known = self._provider_ids.get(name.strip().lower())
-        if known:
-            return known
-        return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "unknown"
-
-    def vendor_names(self) -> list[str]:
-        return [name for provider in self.providers if provider.ai_vendor for name in provider.names]
-
-    def matching_pattern(self, provider_id: str, service: str) -> str | None:
-        """Return the first pattern of the provider that matches the whole service name."""
-        for provider in self.providers:
-            if provider.id != provider_id:
-                continue
-            for pattern in provider.ai_service_patterns:
-                if re.fullmatch(pattern, service.strip(), re.IGNORECASE):
-                    return pattern
-        return None
-
-
-@functools.cache
-def load_catalogue() -> AiServiceCatalogue:
-    """Load and check the AI service catalogue shipped in the `rules` package."""
-    text = resources.files(CATALOGUE_PACKAGE).joinpath(CATALOGUE_PATH).read_text(encoding="utf-8")
-    return parse_catalogue(yaml.safe_load(text))
-
-
-def parse_catalogue(document: dict[str, Any]) -> AiServiceCatalogue:
-    if document.get("version") != 1:
-        raise ValueError(f"{CATALOGUE_PATH}: expected version 1, got {document.get('version')!r}")
-
-    providers = []
-    for provider_id, entry in sorted(document.get("providers", {}).items()):
-        patterns = tuple(entry.get("ai_service_patterns", ()))
-        for pattern in patterns:
-            _check_pattern(provider_id, pattern)
-        providers.append(
-            ProviderEntry(
-                id=provider_id,
-                names=tuple(entry["names"]),
-                ai_services=tuple(entry.get("ai_services", ())),
-                ai_service_patterns=patterns,
-                ai_vendor=bool(entry.get("ai_vendor", False)),
-            )
-        )
-
-    return AiServiceCatalogue(
-        service_categories=tuple(document["service_categories"]),
-        service_subcategories=tuple(document["service_subcategories"]),
-        model_columns=tuple(document.get("model_columns", ())),
-        providers=tuple(providers),
-    )
-
-
-def _check_pattern(provider_id: str, pattern: str) -> None:
-    """Reject a pattern Python cannot compile or that uses syntax RE2 (DuckDB) lacks."""
-    try:
-        re.compile(pattern)
-    except re.error as error:
-        raise ValueError(f"{CATALOGUE_PATH}: invalid pattern {pattern!r} for {provider_id}: {error}") from None
-    if re.search(r"\(\?[=!<]|\\[1-9]", pattern):
-        raise ValueError(
-            f"{CATALOGUE_PATH}: pattern {pattern!r} for {provider_id} uses a look-around or a "
-            "back-reference, which DuckDB's RE2 does not support"
-        )
-
-
-# ---------------------------------------------------------------------------------------------
-# Export files: finding them, telling their format and encoding, transcoding
-
-
-class ExportProblem(Exception):
-    """A file that cannot be read as a FOCUS export; the message is the one-line reason."""
-
-
-@dataclass(frozen=True)
-class TextEncoding:
-    """A text encoding a CSV export may use: its Python codec and the name notes give it."""
-
-    codec: str
-    label: str
-    needs_transcoding: bool = True
-
-
-UTF8 = TextEncoding("utf-8", "UTF-8", needs_transcoding=False)
-UTF8_WITH_BOM = TextEncoding("utf-8-sig", "UTF-8 with a byte order mark", needs_transcoding=False)
-UTF16_LE_WITH_BOM = TextEncoding("utf-16", "UTF-16 little-endian")
-UTF16_BE_WITH_BOM = TextEncoding("utf-16", "UTF-16 big-endian")
-UTF16_LE = TextEncoding("utf-16-le", "UTF-16 little-endian without a byte order mark")
-UTF16_BE = TextEncoding("utf-16-be", "UTF-16 big-endian without a byte order mark")
-WINDOWS_1252 = TextEncoding("cp1252", "Windows-1252")
-
-# The UTF-32 little-endian mark starts with the UTF-16 little-endian one, so the UTF-32 marks
-# (not supported) are checked first.
-BYTE_ORDER_MARKS = (
-    (codecs.BOM_UTF32_LE, None),
-    (codecs.BOM_UTF32_BE, None),
-    (codecs.BOM_UTF8, UTF8_WITH_BOM),
-    (codecs.BOM_UTF16_LE, UTF16_LE_WITH_BOM),
-    (codecs.BOM_UTF16_BE, UTF16_BE_WITH_BOM),
-)
-
-
-@dataclass(frozen=True)
-class ExportFile:
-    """One export file as found on disk: its format, compression and text encoding."""
-
-    path: Path
-    format: str  # "csv" or "parquet"
-    compressed: bool = False  # gzip
-    encoding: TextEncoding = UTF8
-    empty: bool = False
-
-
-def expand_source(source: FocusSource, config: AuditConfig) -> tuple[list[Path], ScopeGap | None]:
-    """Return the files a source names, or the gap when it names none."""
-    path = config.resolve(source.path)
-    if any(character in str(path) for character in "*?["):
-        matches = sorted(Path(match) for match in glob.glob(str(path), recursive=True))
-        files = [match for match in matches if match.is_file()]
-        if not files:
-            return [], ScopeGap(str(path), "no file matches this pattern; check the path in sources.billing.focus")
-        return files, None
-
-    if path.is_dir():
-        reason = "is a folder; give a file, or a glob such as exports/*.parquet"
-        return [], ScopeGap(str(path), reason)
-    if not path.exists():
-        return [], ScopeGap(str(path), "file not found; check the path in sources.billing.focus")
-    return [path], None
-
-
-def inspect_export(path: Path) -> ExportFile:
-    """Detect a file's format, compression and encoding from its first bytes."""
-    try:
-        with path.open("rb") as stream:
-            head = stream.read(8)
-    except OSError as error:
-        raise ExportProblem(f"cannot be opened ({error.strerror}); check the file and its permissions") from None
-
-    if not head:
-        return ExportFile(path, "csv", empty=True)
-    if head.startswith(b"PAR1"):
-        return ExportFile(path, "parquet")
-    for signature, description in NOT_TABULAR_SIGNATURES:
-        if head.startswith(signature):
-            raise ExportProblem(
-                f"is {description}, not a CSV or Parquet file; export the billing data in FOCUS "
-                "format as CSV or Parquet"
-            )
-
-    compressed = head.startswith(b"\x1f\x8b")
-    try:
-        with open_binary(path, compressed) as stream:
-            encoding = detect_encoding(stream)
-            if encoding is None:
-                return ExportFile(path, "csv", compressed=compressed, empty=True)
-    except (OSError, EOFError, zlib.error) as error:
-        if compressed:
-            reason = f"is not a readable gzip file ({error}); check that the download is complete"
-            raise ExportProblem(reason) from None
-        raise ExportProblem(f"cannot be read ({error}); check the file and its permissions") from None
-    return ExportFile(path, "csv", compressed=compressed, encoding=encoding)
-
-
-def open_binary(path: Path, compressed: bool) -> IO[bytes]:
-    if compressed:
-        return gzip.open(path, "rb")
-    return path.open("rb")
-
-
-def detect_encoding(stream: IO[bytes]) -> TextEncoding | None:
-    """Detect the encoding of CSV text from its byte order mark or its first bytes.
-
-    Without a byte order mark the text is UTF-8 if its first ENCODING_SAMPLE_BYTES decode as
-    UTF-8, otherwise Windows-1252, the code page Excel on Windows commonly saves CSV in. Return
-    None for an empty stream.
-    """
-    first = stream.read(CHUNK_BYTES)
-    if not first:
-        return None
-    for mark, encoding in BYTE_ORDER_MARKS:
-        if first.startswith(mark):
-            if encoding is None:
-                raise ExportProblem("is UTF-32 text, which is not supported; save it as UTF-8 CSV")
-            return encoding
-    if b"\x00" in first:
-        return _utf16_without_mark(first)
-
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    chunk = first
-    read = 0
-    while chunk and read < ENCODING_SAMPLE_BYTES:
-        pending = decoder.getstate()[0]
-        if pending or not chunk.isascii():
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                return _windows_1252_or_problem(chunk)
-        read += len(chunk)
-        chunk = stream.read(CHUNK_BYTES)
-    return UTF8
-
-
-def _utf16_without_mark(sample: bytes) -> TextEncoding:
-    """Detect UTF-16 without a byte order mark, which differs from binary data in where its zero
-    bytes sit.
-
-    FOCUS headers are ASCII, and ASCII in UTF-16 has a zero byte in every other position.
-    """
-    head = sample[:4096]
-    even_zeros = head[0::2].count(0)
-    odd_zeros = head[1::2].count(0)
-    pairs = len(head) // 2
-    if pairs and odd_zeros >= 0.9 * pairs and even_zeros <= 0.1 * pairs:
-        return UTF16_LE
-    if pairs and even_zeros >= 0.9 * pairs and odd_zeros <= 0.1 * pairs:
-        return UTF16_BE
-    raise ExportProblem(
-        "contains binary data, not CSV text or Parquet; export the billing data in FOCUS format "
-        "as CSV or Parquet"
-    )
-
-
-def _windows_1252_or_problem(chunk: bytes) -> TextEncoding:
-    try:
-        chunk.decode(WINDOWS_1252.codec)
-    except UnicodeDecodeError:
-        raise ExportProblem(
-            "is neither UTF-8, UTF-16 nor Windows-1252 text; save it as UTF-8 CSV"
-        ) from None
-    return WINDOWS_1252
-
-
-def transcode_to_utf8(export: ExportFile, workdir: Path) -> Path:
-    """Copy a CSV in another encoding to a temporary UTF-8 file, a chunk at a time.
-
-    Line breaks are copied as they are, so lines keep their numbers.
-    """
-    handle, name = tempfile.mkstemp(prefix="focus-", suffix=".csv", dir=workdir)
-    target = Path(name)
-    try:
-        with (
-            open_binary(export.path, export.compressed) as raw,
-            io.TextIOWrapper(raw, encoding=export.encoding.codec, errors="strict", newline="") as text,
-            open(handle, "w", encoding="utf-8", newline="") as output,
-        ):
-            while chunk := text.read(CHUNK_BYTES):
-                output.write(chunk)
-    except UnicodeDecodeError as error:
-        target.unlink(missing_ok=True)
-        raise ExportProblem(
-            f"is not valid {export.encoding.label} text ({error.reason}); save it as UTF-8 CSV"
-        ) from None
-    return target
-
-
-def read_csv_header(path: Path, compressed: bool) -> tuple[list[str], str] | None:
-    """Return the header's column names and the delimiter, or None for a file with no header.
-
-    The delimiter is the candidate that occurs most often in the header: Excel writes tabs in
-    its UTF-16 "Unicode text", and semicolons where the comma is the decimal separator.
-    """
-    with (
-        open_binary(path, compressed) as raw,
-        io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="") as text,
-    ):
-        line = text.readline(MAX_HEADER_CHARS)
-    if not line.strip():
-        return None
-    if not line.endswith(("\n", "\r")) and len(line) >= MAX_HEADER_CHARS:
-        raise ExportProblem(
-            f"has no line break in its first {MAX_HEADER_CHARS} characters, so it has no CSV header; "
-            "export the billing data in FOCUS format as CSV or Parquet"
-        )
-
-    delimiter = max(DELIMITER_CANDIDATES, key=line.count)
-    names = [name.strip() for name in next(csv.reader([line], delimiter=delimiter))]
-    return names, delimiter
-
-
-# ---------------------------------------------------------------------------------------------
-# Columns and the SQL that reads them
-
-
-@dataclass(frozen=True)
-class ColumnSet:
-    """The columns of one export with their DuckDB types, found by name in any letter case."""
-
-    types: dict[str, str]
-
-    @functools.cached_property
-    def _by_lower_name(self) -> dict[str, str]:
-        return {name.lower(): name for name in self.types}
-
-    def find(self, name: str) -> str | None:
-        return self._by_lower_name.get(name.lower())
-
-    def find_any(self, names: tuple[str, ...] | list[str]) -> list[str]:
-        return [column for column in (self.find(name) for name in names) if column]
-
-
-def missing_focus_columns(columns: ColumnSet) -> list[str]:
-    missing = [name for name in REQUIRED_COLUMNS if not columns.find(name)]
-    if not columns.find_any(tuple(COST_COLUMNS.values())):
-        missing.append("EffectiveCost or BilledCost")
-    if not columns.find_any(PROVIDER_COLUMNS):
-        missing.append("ProviderName or ServiceProviderName")
-    return missing
-
-
-def choose_cost_column(columns: ColumnSet, cost: str) -> tuple[str, str | None]:
-    """Return the cost column to sum and, when the configured one is missing, a note saying so."""
-    configured = COST_COLUMNS[cost]
-    found = columns.find(configured)
-    if found:
-        return found, None
-
-    other = next(name for key, name in COST_COLUMNS.items() if key != cost)
-    fallback = columns.find(other)
-    if fallback is None:
-        raise ExportProblem(f"has neither {configured} nor {other}")
-    note = f"has no {configured} column, so {fallback} was summed instead (sources.billing.focus cost: {cost})"
-    return fallback, note
-
-
-def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def sql_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sql_string_list(values: list[str] | tuple[str, ...]) -> str:
-    return ", ".join(sql_string(value.strip().lower()) for value in values)
-
-
-def text_expression(columns: ColumnSet, names: tuple[str, ...] | list[str]) -> str:
-    """Return the first non-empty value among the columns present, as text, or NULL."""
-    present = columns.find_any(names)
-    if not present:
-        return "CAST(NULL AS VARCHAR)"
-    parts = [f"NULLIF(CAST({sql_identifier(column)} AS VARCHAR), '')" for column in present]
-    return parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
-
-
-def raw_text_expression(columns: ColumnSet, name: str | None) -> str:
-    """Return a column's value as written, for telling an empty cell from an unreadable one."""
-    if name is None:
-        return "CAST(NULL AS VARCHAR)"
-    return f"NULLIF(trim(CAST({sql_identifier(name)} AS VARCHAR)), '')"
-
-
-def exact_number_expression(columns: ColumnSet, name: str | None) -> str:
-    """Return a column as an exact decimal, NULL where its text is not a number.
-
-    A float column goes through its shortest text form, so 0.1 stays 0.1 and does not become the
-    binary fraction closest to it.
-    """
-    if name is None:
-        return f"CAST(NULL AS {EXACT_NUMBER_TYPE})"
-    column = sql_identifier(name)
-    column_type = columns.types[name].upper()
-    if column_type in ("DOUBLE", "FLOAT", "REAL"):
-        column = f"CAST({column} AS VARCHAR)"
-    return f"TRY_CAST({column} AS {EXACT_NUMBER_TYPE})"
-
-
-def timestamp_expression(name: str) -> str:
-    # The connection's time zone is UTC, so a timestamp without an offset is read as UTC.
-    return f"TRY_CAST({sql_identifier(name)} AS TIMESTAMPTZ)"
-
-
-def tags_expression(columns: ColumnSet) -> str:
-    """Return the Tags column as JSON text, also where a Parquet export stores a MAP or STRUCT."""
-    name = columns.find("Tags")
-    if name is None:
-        return "CAST(NULL AS VARCHAR)"
-    column_type = columns.types[name].upper()
-    if column_type.startswith(("MAP", "STRUCT")):
-        return f"CAST(to_json({sql_identifier(name)}) AS VARCHAR)"
-    return f"CAST({sql_identifier(name)} AS VARCHAR)"
-
-
-@dataclass(frozen=True)
-class ExportQuery:
-    """The SQL over one export: its relation, its typed row expressions and the AI match."""
-
-    relation: str
-    row_columns: dict[str, str]
-    match: str
-    cost_column: str
-    quantity_column: str | None
-    charge_start_column: str
-
-    @property
-    def rows_cte(self) -> str:
-        selected = ",\n    ".join(f"{expression} AS {alias}" for alias, expression in self.row_columns.items())
-        return f"export_rows AS (\n  SELECT\n    {selected}\n  FROM {self.relation}\n)"
-
-    def aggregate_sql(self) -> str:
-        """Return the query that groups every row by match reason and attribution key.
-
-        Rows that are not AI spend fold into one group, and so do rows with unreadable values.
-        """
-        keys = ",\n  ".join(f"CASE WHEN is_ai THEN {key} END AS {key}" for key in KEY_COLUMNS)
-        match_keys = ", ".join(f"lower(trim({column})) AS {column}_key" for column in MATCHED_COLUMNS)
-        return f"""
-WITH {self.rows_cte},
-matchable AS (
-  SELECT *, {match_keys} FROM export_rows
-),
-classified AS (
-  SELECT *, {self.match} AS match FROM matchable
-),
-flagged AS (
-  SELECT *, match NOT IN ('{NOT_AI}', '{INVALID}') AS is_ai FROM classified
-)
-SELECT
-  match,
-  {keys},
-  CASE WHEN is_ai THEN CAST(charge_start AS DATE) END AS charge_day,
-  sum(cost) AS amount,
-  sum(quantity) AS quantity,
-  count(*) AS row_count,
-  min(row_number) AS first_row,
-  count(*) FILTER (WHERE cost IS NULL) AS rows_without_cost,
-  min(resource_name) FILTER (WHERE is_ai) AS resource_name,
-  min(publisher_name) FILTER (WHERE is_ai) AS publisher_name
-FROM flagged
-GROUP BY ALL
-"""
-
-    def invalid_rows_sql(self, limit: int) -> str:
-        return f"""
-WITH {self.rows_cte}
-SELECT row_number, cost_text, cost IS NULL, quantity_text, quantity IS NULL,
-       charge_start_text, charge_start IS NULL
-FROM export_rows
-WHERE {invalid_condition()}
-ORDER BY row_number
-LIMIT {int(limit)}
-"""
-
-
-def build_query(
-    relation: str, row_number: str, columns: ColumnSet, cost: str, catalogue: AiServiceCatalogue
-) -> tuple[ExportQuery, str | None]:
-    """Build the SQL over one export and return it with the note on a cost column fallback."""
-    cost_column, cost_note = choose_cost_column(columns, cost)
-    quantity_column = columns.find("ConsumedQuantity")
-    charge_start_column = columns.find("ChargePeriodStart")
-
-    row_columns = {
-        "provider_name": text_expression(columns, PROVIDER_COLUMNS),
-        "publisher_name": text_expression(columns, ("PublisherName",)),
-        "account": text_expression(columns, ACCOUNT_COLUMNS),
-        "service": text_expression(columns, ("ServiceName",)),
-        "category": text_expression(columns, ("ServiceCategory",)),
-        "subcategory": text_expression(columns, ("ServiceSubcategory",)),
-        "resource_id": text_expression(columns, ("ResourceId",)),
-        "resource_name": text_expression(columns, ("ResourceName",)),
-        "model": text_expression(columns, catalogue.model_columns),
-        "region": text_expression(columns, REGION_COLUMNS),
-        "currency": text_expression(columns, ("BillingCurrency",)),
-        "charge_category": text_expression(columns, ("ChargeCategory",)),
-        "unit": text_expression(columns, ("ConsumedUnit",)),
-        "tags": tags_expression(columns),
-        "cost_text": raw_text_expression(columns, cost_column),
-        "cost": exact_number_expression(columns, cost_column),
-        "quantity_text": raw_text_expression(columns, quantity_column),
-        "quantity": exact_number_expression(columns, quantity_column),
-        "charge_start_text": raw_text_expression(columns, charge_start_column),
-        "charge_start": timestamp_expression(charge_start_column),
-        "row_number": row_number,
-    }
-    query = ExportQuery(
-        relation=relation,
-        row_columns=row_columns,
-        match=match_expression(catalogue),
-        cost_column=cost_column,
-        quantity_column=quantity_column,
-        charge_start_column=charge_start_column,
-    )
-    return query, cost_note
-
-
-def match_expression(catalogue: AiServiceCatalogue) -> str:
-    """Return the SQL CASE that names why a row is AI spend, or 'none', or 'invalid'.
-
-    The branch order is the catalogue's rule order. SpendLineBuilder turns the reason codes
-    into sentences.
-    """
-    branches = [
-        f"WHEN {invalid_condition()} THEN '{INVALID}'",
-        f"WHEN category_key IN ({sql_string_list(catalogue.service_categories)}) THEN 'category'",
-        f"WHEN subcategory_key IN ({sql_string_list(catalogue.service_subcategories)}) THEN 'subcategory'",
-    ]
-
-    vendors = sql_string_list(catalogue.vendor_names())
-    if vendors:
-        branches.append(f"WHEN provider_name_key IN ({vendors}) THEN 'provider-vendor'")
-        branches.append(f"WHEN publisher_name_key IN ({vendors}) THEN 'publisher-vendor'")
-
-    for provider in catalogue.providers:
-        names = sql_string_list(provider.names)
-        if provider.ai_services:
-            services = sql_string_list(provider.ai_services)
-            branches.append(
-                f"WHEN provider_name_key IN ({names}) AND service_key IN ({services}) THEN 'service'"
-            )
-        if provider.ai_service_patterns:
-            combined = "|".join(f"(?:{pattern})" for pattern in provider.ai_service_patterns)
-            branches.append(
-                f"WHEN provider_name_key IN ({names}) "
-                f"AND regexp_full_match(service_key, {sql_string(combined)}, 'i') THEN 'service-pattern'"
-            )
-
-    return "CASE\n    " + "\n    ".join(branches) + f"\n    ELSE '{NOT_AI}'\n  END"
-
-
-def invalid_condition() -> str:
-    """Return the SQL condition of a row with a cost, quantity or charge start that is not
-    readable as a number or a timestamp."""
-    return (
-        "(cost_text IS NOT NULL AND cost IS NULL)"
-        " OR (quantity_text IS NOT NULL AND quantity IS NULL)"
-        " OR (charge_start_text IS NOT NULL AND charge_start IS NULL)"
-    )
-
-
-def csv_relation(path: Path, header: list[str], delimiter: str, compressed: bool) -> str:
-    """Return the read_csv call for a UTF-8 CSV, every column as text and every row numbered.
-
-    Values are typed later in SQL with TRY_CAST rather than by the reader, because DuckDB keeps
-    every row its reader rejects in memory: a column of unreadable numbers would fill the reject
-    tables. Rows with the wrong number of fields, an unclosed quote or invalid UTF-8 still land
-    there, with their line.
-    """
-    column_types = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in header)
-    aliases = ", ".join(sql_identifier(name) for name in [*header, ROW_ORDINAL_COLUMN])
-    compression = "gzip" if compressed else "none"
-    return (
-        f"read_csv({sql_string(str(path))}, auto_detect = false, header = true, delim = {sql_string(delimiter)}, "
-        f"quote = '\"', escape = '\"', nullstr = ['NULL', ''], columns = {{{column_types}}}, "
-        f"compression = '{compression}', store_rejects = true) "
-        f"WITH ORDINALITY AS export_file({aliases})"
-    )
-
-
-def parquet_relation(path: Path) -> str:
-    return f"read_parquet({sql_string(str(path))}, file_row_number = true)"
 
 
 # ---------------------------------------------------------------------------------------------
