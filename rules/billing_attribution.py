@@ -3,6 +3,7 @@ that lacks the tags the organisation requires."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -68,7 +69,10 @@ def _check_required_tags(context: RuleContext) -> Iterable[Violation] | None:
 
     missing_by_subject: dict[str, set[str]] = defaultdict(set)
     description: dict[str, str] = {}
-    for line in context.inventory.spend_lines:
+    taggable_lines = [line for line in context.inventory.spend_lines if line.taggable]
+    if not taggable_lines:
+        return None
+    for line in taggable_lines:
         missing = {key for key in required if not line.tags.values.get(key)}
         if missing:
             subject = _spend_subject(line)
@@ -141,7 +145,7 @@ REQUIRED_TAGS_MISSING = Rule(
     id="billing.required-tags-missing",
     title="AI spend lacks required tags",
     severity=Severity.LOW,
-    checks="Every AI spend line carries every tag key in policy.required_tags, with a value.",
+    checks="Every AI spend line that its provider lets carry tags has every tag key in policy.required_tags, with a value.",
     why="Required tags are how finance splits AI spend by team, product and cost centre; a missing tag drops the spend out of those views.",
     remediation="Add the missing tags to the resource and activate them as cost-allocation tags so they reach the bill.",
     limits="Sees only tags that reach the billing export; a tag set on the resource but not activated for cost allocation counts as missing.",
@@ -154,6 +158,11 @@ REQUIRED_TAGS_MISSING = Rule(
         ),
         Sample("cost center missing", lambda: _context([_bedrock_line("3.00", {"team": "claims"})], _TEAM_POLICY), RuleStatus.FAIL, 1),
         Sample("no required tags configured", lambda: _context([_bedrock_line("3.00", {})], Policy()), RuleStatus.NOT_APPLICABLE),
+        Sample(
+            "only spend that cannot carry tags",
+            lambda: _context([dataclasses.replace(_bedrock_line("3.00", {}), provider="openai", taggable=False)], _TEAM_POLICY),
+            RuleStatus.NOT_APPLICABLE,
+        ),
     ),
 )
 

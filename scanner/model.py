@@ -186,6 +186,9 @@ class SpendLine:
     unit: str | None = None
     tags: Tags = field(default_factory=Tags)
     source: SourceRef | None = None
+    # False where the provider gives no way to tag the spend (OpenAI projects, Anthropic
+    # workspaces, card charges), so rules about missing tags do not judge it.
+    taggable: bool = True
 
     @property
     def key(self) -> str:
@@ -227,6 +230,7 @@ class SpendLine:
             "quantity": None if self.quantity is None else decimal_text(self.quantity),
             "unit": self.unit,
             "tags": self.tags.to_dict(),
+            "taggable": self.taggable,
             "source": self.source.to_dict() if self.source else None,
         }
 
