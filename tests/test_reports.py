@@ -662,3 +662,11 @@ def test_summary_prints_markup_literally():
     text = summary_text(result)
 
     assert "first [red]eu-west-1[/red] (AccessDenied)" in text
+
+
+def test_html_lists_collector_notes():
+    noted = outcome()
+    noted.notes.append("The cost report leaves out Priority Tier spend.")
+    html = render_html(build_result(audit(estate_lines(), collector_outcome=noted)))
+    assert "What the sources could not show" in html
+    assert "<code>focus</code>: The cost report leaves out Priority Tier spend.</li>" in html
