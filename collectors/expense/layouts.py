@@ -1,0 +1,346 @@
+"""The export layouts shadowmap reads, recognised by their header row.
+
+Each layout names the columns it needs (its signature) and, for every field of a charge, the
+header names it may carry, in order of preference. Headers are compared case-insensitively with
+runs of spaces folded, so `Card Member` and `card  member` are one name. A config can map the
+columns of any other layout by header name (`columns:` in the file's settings).
+
+Where the column names come from:
+- American Express (US): the activity CSV download (Date, Description, Card Member, Account #,
+  Amount, Extended Details, Appears On Your Statement As, Address, City/State, Zip Code, Country,
+  Reference, Category); dates month first, charges positive, credits negative, US dollars.
+- American Express (UK): the statement CSV (Date, Date Processed, Description, Amount, Foreign
+  Spend Amount, Non-sterling transaction fee, Exchange Rate, Doing Business As, Merchant Address,
+  Additional Information, Category, Subcategory); pounds sterling. NOTE: its day-first dates
+  follow the UK convention and were not seen in a published sample; date_order overrides them.
+- Brex: the card transactions CSV (Swipe Date (UTC), Posted Date, Type, Amount, Outstanding
+  Balance, User, Department, Location, Transaction Source, Statement Descriptor, Merchant Name,
+  Brex Category, Last 4, Memo, Id); ISO dates, US dollars.
+- Ramp: transaction exports with Ramp's own field names (Merchant Descriptor beside Merchant Name,
+  User, Card Last 4, Department, Currency, Memo), in title case or as the API's snake_case names.
+  Ramp lets administrators rename and hide CSV columns, so a customised export needs a mapping.
+- Expensify Classic: the default CSV (Timestamp, Merchant, Amount, MCC, Category, Tag, Comment,
+  Reimbursable, Original Currency, Original Amount, Receipt). Amount is in the report's currency,
+  which the file does not name, so the original amount and currency are read.
+- New Expensify: the expense download (Date, Merchant, Description, From, To, Category, Tag, Tax,
+  Amount, Currency, Type, Receipt URL).
+- SAP Concur: expense entry reports from Concur's reporting (Analysis/Intelligence), which name
+  Expense Type, Transaction Date, Vendor or Vendor Description, Transaction Amount, Transaction
+  Currency and Employee; their date order follows the user's locale. Concur's Standard Accounting
+  Extract is a headerless pipe-delimited file and is not read.
+- Generic card exports: a date, a description and an amount (or debit and credit columns), such
+  as the CSV downloads of most card issuers and banks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FIELDS = ("date", "descriptor", "memo", "amount", "debit", "credit", "currency", "cardholder", "card", "department", "type")
+# Fields that may name several columns; every column present is used, in order.
+MULTI_FIELDS = ("descriptor", "memo")
+AMOUNT_FIELDS = ("amount", "debit", "credit")
+# A config names the descriptor column `merchant`, the word exports use.
+CONFIG_FIELD_NAMES = {"merchant": "descriptor"}
+
+_CURRENCY_SUFFIX = re.compile(r"^(.*?)\s*[(\[]([a-z]{3})[)\]]$")
+
+GENERIC_DATES = (
+    "transaction date", "date", "trans. date", "trans date", "txn date", "purchase date", "posted date",
+    "post date", "posting date", "booking date", "value date", "date posted",
+)
+GENERIC_DESCRIPTORS = (
+    "description", "merchant", "merchant name", "payee", "transaction description", "details", "narrative",
+    "name", "vendor",
+)
+GENERIC_CARDHOLDERS = ("cardholder", "card holder", "cardholder name", "card member", "cardmember", "name on card", "user", "employee")
+GENERIC_CARDS = ("card", "card no.", "card number", "card last 4", "last 4", "card last four", "account number", "account")
+PAYMENT_TYPES = frozenset({"payment", "autopay", "payment to brex", "transfer", "payment received"})
+REFUND_TYPES = frozenset({"return", "refund", "credit", "reversal"})
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One export layout: how to recognise it and where each field of a charge is."""
+
+    name: str
+    title: str
+    signature: tuple[tuple[str, ...], ...]
+    columns: dict[str, tuple[str, ...]]
+    date_order: str | None = None
+    decimal_mark: str | None = None
+    charge_sign: int | None = None
+    currency: str | None = None
+    non_charge_types: frozenset[str] = PAYMENT_TYPES
+    refund_types: frozenset[str] = REFUND_TYPES
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Column positions (zero-based) of each field of a charge in one file's rows, with the header names."""
+
+    positions: dict[str, tuple[int, ...]]
+    headers: dict[str, tuple[str, ...]]
+    header_currency: str | None = None
+    width: int = 0
+
+    def first(self, name: str) -> int | None:
+        found = self.positions.get(name, ())
+        return found[0] if found else None
+
+    def all(self, name: str) -> tuple[int, ...]:
+        return self.positions.get(name, ())
+
+
+AMEX_US = Layout(
+    name="amex",
+    title="American Express (US)",
+    signature=(("date",), ("description",), ("amount",), ("appears on your statement as", "extended details", "card member", "account #")),
+    columns={
+        "date": ("date",),
+        "descriptor": ("description", "appears on your statement as"),
+        "memo": ("extended details",),
+        "amount": ("amount",),
+        "cardholder": ("card member",),
+        "card": ("account #",),
+        "type": (),
+    },
+    date_order="month_first",
+    decimal_mark=".",
+    charge_sign=1,
+    currency="USD",
+)
+
+AMEX_UK = Layout(
+    name="amex_uk",
+    title="American Express (UK)",
+    signature=(("date",), ("description",), ("amount",), ("date processed", "non-sterling transaction fee", "doing business as")),
+    columns={
+        "date": ("date",),
+        "descriptor": ("description", "doing business as"),
+        "memo": ("additional information",),
+        "amount": ("amount",),
+        "cardholder": ("card member",),
+        "card": ("account #",),
+    },
+    date_order="day_first",
+    decimal_mark=".",
+    charge_sign=1,
+    currency="GBP",
+)
+
+BREX = Layout(
+    name="brex",
+    title="Brex",
+    signature=(("statement descriptor",), ("amount",), ("swipe date (utc)", "posted date", "posted date (utc)")),
+    columns={
+        "date": ("swipe date (utc)", "posted date", "posted date (utc)"),
+        "descriptor": ("statement descriptor", "merchant name"),
+        "memo": ("memo",),
+        "amount": ("amount",),
+        "currency": ("currency", "original currency"),
+        "cardholder": ("user",),
+        "card": ("last 4",),
+        "department": ("department",),
+        "type": ("type",),
+    },
+    decimal_mark=".",
+    charge_sign=1,
+    currency="USD",
+)
+
+RAMP = Layout(
+    name="ramp",
+    title="Ramp",
+    signature=(("merchant descriptor", "merchant_descriptor"), ("amount",)),
+    columns={
+        "date": ("transaction date", "user_transaction_time", "transaction time", "date", "settlement date"),
+        "descriptor": ("merchant descriptor", "merchant_descriptor", "merchant name", "merchant_name", "merchant"),
+        "memo": ("memo",),
+        "amount": ("amount",),
+        "currency": ("currency", "currency_code", "currency code"),
+        "cardholder": ("user", "cardholder", "card holder", "card_holder_name", "employee"),
+        "card": ("card last 4", "last 4", "card_last_four", "card"),
+        "department": ("department", "department_name"),
+        "type": ("type", "state"),
+    },
+    decimal_mark=".",
+    charge_sign=1,
+)
+
+EXPENSIFY_CLASSIC = Layout(
+    name="expensify",
+    title="Expensify Classic",
+    signature=(("timestamp",), ("merchant",), ("original amount",), ("original currency",)),
+    columns={
+        "date": ("timestamp",),
+        "descriptor": ("merchant",),
+        "memo": ("comment", "description"),
+        "amount": ("original amount",),
+        "currency": ("original currency",),
+    },
+    decimal_mark=".",
+    charge_sign=1,
+)
+
+EXPENSIFY_NEW = Layout(
+    name="expensify_new",
+    title="New Expensify",
+    signature=(("date",), ("merchant",), ("amount",), ("currency",), ("from",)),
+    columns={
+        "date": ("date",),
+        "descriptor": ("merchant",),
+        "memo": ("description",),
+        "amount": ("amount",),
+        "currency": ("currency",),
+        "cardholder": ("from",),
+        "type": (),
+    },
+    charge_sign=1,
+)
+
+CONCUR = Layout(
+    name="concur",
+    title="SAP Concur",
+    signature=(
+        ("expense type",),
+        ("vendor", "vendor description", "vendor name"),
+        ("transaction date",),
+        ("transaction amount", "amount", "expense amount", "approved amount"),
+    ),
+    columns={
+        "date": ("transaction date",),
+        "descriptor": ("vendor description", "vendor", "vendor name"),
+        "memo": ("comment", "business purpose", "description"),
+        "amount": ("transaction amount", "amount", "expense amount", "approved amount"),
+        "currency": ("transaction currency", "transaction currency code", "currency", "currency code"),
+        "cardholder": ("employee", "employee name", "report owner"),
+        "department": ("department", "org unit 1", "cost center", "cost centre"),
+    },
+    charge_sign=1,
+)
+
+GENERIC = Layout(
+    name="generic",
+    title="generic card export",
+    signature=(GENERIC_DATES, GENERIC_DESCRIPTORS),
+    columns={
+        "date": GENERIC_DATES,
+        "descriptor": GENERIC_DESCRIPTORS,
+        "memo": ("memo", "notes", "note", "extended details", "additional information", "reference text"),
+        "amount": ("amount", "transaction amount", "billing amount", "amount in account currency"),
+        "debit": ("debit", "debit amount", "withdrawal", "withdrawals", "money out", "paid out"),
+        "credit": ("credit", "credit amount", "deposit", "deposits", "money in", "paid in"),
+        "currency": ("currency", "currency code", "transaction currency", "billing currency"),
+        "cardholder": GENERIC_CARDHOLDERS,
+        "card": GENERIC_CARDS,
+        "department": ("department", "cost center", "cost centre", "team"),
+        "type": ("type", "transaction type"),
+    },
+)
+
+# Most specific first: the generic layout recognises almost any export with a date and a
+# description, so it is tried last.
+LAYOUTS = (AMEX_UK, AMEX_US, BREX, RAMP, EXPENSIFY_CLASSIC, EXPENSIFY_NEW, CONCUR, GENERIC)
+LAYOUT_NAMES = tuple(layout.name for layout in LAYOUTS)
+
+
+def header_key(text: object) -> str:
+    """Return the form headers are compared in: lower case, no byte-order mark, single spaces."""
+    return " ".join(str(text or "").replace("\ufeff", "").strip().strip('"').lower().split())
+
+
+def layout_by_name(name: str) -> Layout:
+    for layout in LAYOUTS:
+        if layout.name == name:
+            return layout
+    raise KeyError(name)
+
+
+def recognise(headers: list[str], mapping: dict[str, tuple[str, ...]] | None, forced: str | None) -> tuple[Layout, ColumnMap] | None:
+    """Recognise a header row: return its layout and column positions, or None.
+
+    `forced` is a layout name from the config. `mapping` maps fields to header names from the
+    config and wins over the layout's own names.
+    """
+    keys = [header_key(header) for header in headers]
+    candidates = (layout_by_name(forced),) if forced else LAYOUTS
+    for layout in candidates:
+        # A forced layout, and the generic one under a column mapping, need no signature because
+        # the config names the columns.
+        needs_signature = not forced and not (mapping and layout is GENERIC)
+        if needs_signature and not _signature_present(layout, keys):
+            continue
+        columns = _column_map(layout, headers, keys, mapping or {})
+        if columns is not None:
+            return layout, columns
+    return None
+
+
+def missing_columns(layout: Layout, headers: list[str], mapping: dict[str, tuple[str, ...]] | None) -> list[str]:
+    """List the fields a header row lacks for `layout` (with `mapping`), for an error message."""
+    keys = [header_key(header) for header in headers]
+    missing = []
+    for name in ("date", "descriptor"):
+        wanted = (mapping or {}).get(name) or layout.columns.get(name, ())
+        if not any(key in keys for key in map(header_key, wanted)):
+            missing.append(f"{name} ({' or '.join(wanted) or 'not mapped'})")
+    return missing
+
+
+def _signature_present(layout: Layout, keys: list[str]) -> bool:
+    present = set(keys)
+    return all(any(name in present for name in group) for group in layout.signature)
+
+
+def _column_map(layout: Layout, headers: list[str], keys: list[str], mapping: dict[str, tuple[str, ...]]) -> ColumnMap | None:
+    positions: dict[str, tuple[int, ...]] = {}
+    header_currency = None
+    for name in FIELDS:
+        mapped = mapping.get(name)
+        wanted = tuple(header_key(header) for header in mapped) if mapped else layout.columns.get(name, ())
+        found = _positions(keys, wanted, several=name in MULTI_FIELDS)
+        if name in AMOUNT_FIELDS:
+            if not found and not mapped:
+                found = _positions_with_currency(keys, wanted)
+            header_currency = header_currency or _header_currency(keys, found)
+        if mapped and len(found) < len(mapped):
+            return None
+        if found:
+            positions[name] = found
+
+    if "date" not in positions or "descriptor" not in positions:
+        return None
+    if "amount" not in positions and not ("debit" in positions and "credit" in positions):
+        return None
+    header_names = {name: tuple(headers[index] for index in found) for name, found in positions.items()}
+    return ColumnMap(positions, header_names, header_currency, len(headers))
+
+
+def _positions(keys: list[str], wanted: tuple[str, ...], several: bool) -> tuple[int, ...]:
+    found = []
+    for name in wanted:
+        if name in keys:
+            found.append(keys.index(name))
+            if not several:
+                break
+    return tuple(found)
+
+
+def _positions_with_currency(keys: list[str], wanted: tuple[str, ...]) -> tuple[int, ...]:
+    """Find an amount column whose header also names its currency, such as `Amount (EUR)`."""
+    for index, key in enumerate(keys):
+        match = _CURRENCY_SUFFIX.match(key)
+        if match and match[1] in wanted:
+            return (index,)
+    return ()
+
+
+def _header_currency(keys: list[str], found: tuple[int, ...]) -> str | None:
+    """Return the currency an amount column's header names, such as EUR in `Betrag (EUR)`."""
+    for index in found:
+        match = _CURRENCY_SUFFIX.match(keys[index])
+        if match:
+            return match[2].upper()
+    return None
