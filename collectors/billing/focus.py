@@ -141,6 +141,8 @@ def read_export(
         return reading
 
     with duckdb.connect(":memory:") as connection:
+        # DuckDB draws its own progress bar on stdout for long queries, over the report output.
+        connection.execute("SET enable_progress_bar = false")
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute(f"SET temp_directory = {sql_string(str(workdir))}")
         if export.format == "parquet":
