@@ -58,6 +58,7 @@ def test_demo_attribution_matches_its_tags(runner, tmp_path):
     coverage = json.loads((out / "report.json").read_text(encoding="utf-8"))["coverage"]
     assert sorted(coverage["USD"]["by_owner"]) == ["claims", "research", "search", "support"]
     assert sorted(coverage["EUR"]["by_owner"]) == ["research", "support"]
+    assert sorted(coverage["EUR"]["by_reason"]) == ["ptu_unallocated", "shared_deployment"]
     assert sorted(coverage["USD"]["by_provider"]) == ["anthropic", "aws", "cursor", "gcp", "midjourney", "openai"]
     assert sorted(coverage["EUR"]["by_provider"]) == ["azure"]
 
