@@ -32,7 +32,9 @@ def test_version(runner):
     assert result.output == f"shadowmap, version {__version__}\n"
 
 
-@pytest.mark.parametrize("command", [[], ["scan"], ["demo"], ["report"], ["diff"], ["history"], ["rules"], ["rules", "list"]])
+@pytest.mark.parametrize(
+    "command", [[], ["scan"], ["demo"], ["report"], ["diff"], ["history"], ["snapshot"], ["rules"], ["rules", "list"], ["code"], ["expenses"]]
+)
 def test_help_everywhere(runner, command):
     result = invoke(runner, *command, "--help")
     assert result.exit_code == 0
@@ -105,9 +107,10 @@ def test_rules_list(runner):
 
 
 def test_fail_on_sets_exit_code(runner, tmp_path):
-    config = REPO / "fixtures" / "demo" / "audit.yaml"
+    # The FOCUS sample's findings are one medium and one low.
+    config = REPO / "fixtures" / "focus-sample" / "audit.yaml"
     failing = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "a"), "--fail-on", "medium", "--no-history")
-    passing = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "b"), "--fail-on", "critical", "--no-history")
+    passing = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "b"), "--fail-on", "high", "--no-history")
     assert failing.exit_code == 1
     assert passing.exit_code == 0
 

@@ -1,0 +1,259 @@
+"""The work behind `shadowmap code`: plan the scopes, run the code collector and the code rules
+through the audit engine, write the report and set the exit status."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from collectors.code.collector import CodeCollector, Scope
+from collectors.code.gitdiff import lines_added_in_history, lines_added_since
+from collectors.code.pipeline import Problem, SourceFile
+from collectors.code.settings import CodeSettings, code_settings
+from collectors.code.walk import is_excluded, walk_target
+from collectors.contract import CollectContext
+from scanner.config import AuditConfig, load_config
+from scanner.errors import InputError
+from scanner.model import CollectorResult, OutcomeStatus, Severity
+
+EXIT_FINDINGS = 1
+EXIT_INPUT_ERROR = 2
+
+
+def run_code_check(
+    paths: tuple[Path, ...],
+    output_format: str,
+    output: Path | None,
+    fail_on: str,
+    diff_base: str | None,
+    history_range: str | None,
+    baseline: Path | None,
+    config_path: Path | None,
+    quiet: bool,
+    verbose: bool,
+    debug: bool,
+) -> None:
+    """Run the check and exit with its status; an InputError becomes one line and status 2."""
+    from scanner.cli import Settings, _configure_logging
+
+    settings = Settings()
+    settings.quiet, settings.verbose, settings.debug = quiet, verbose, debug
+    _configure_logging(settings)
+    try:
+        status = _check(paths, output_format, output, fail_on, diff_base, history_range, baseline, config_path)
+    except InputError as error:
+        if debug:
+            raise
+        click.echo(f"shadowmap: error: {error}", err=True)
+        sys.exit(EXIT_INPUT_ERROR)
+    sys.exit(status)
+
+
+def _check(
+    paths: tuple[Path, ...],
+    output_format: str,
+    output: Path | None,
+    fail_on: str,
+    diff_base: str | None,
+    history_range: str | None,
+    baseline: Path | None,
+    config_path: Path | None,
+) -> int:
+    from rules import all_rules
+    from scanner.engine import run_audit
+
+    if diff_base and history_range:
+        raise InputError("--diff-base and --history cannot be combined; pass one of them")
+    config = load_config(config_path) if config_path else AuditConfig(path=None, base_dir=Path.cwd(), organisation="shadowmap code")
+    settings = code_settings(config)
+    if baseline is not None:
+        settings = replace(settings, baseline=baseline)
+    if not paths:
+        paths = tuple(config.resolve(text) for text in settings.paths) or (Path("."),)
+
+    scopes = [_scope(path, settings, diff_base, history_range) for path in paths]
+    collector = CodeCollector(settings, scopes, description=f"AI keys in {', '.join(map(str, paths))}")
+    code_rules = [rule for rule in all_rules() if rule.id.startswith("code.")]
+    # The collector runs here, on the main thread, so its process pool can fork (see
+    # collectors/code/pipeline.py); the engine then judges the result it returned.
+    with _hold_warnings() as held:
+        collected = collector.collect(CollectContext(logger=logging.getLogger("shadowmap.collector.code")))
+        run = run_audit(config, [_Collected(collector, collected)], rules=code_rules, label="code")
+
+    # When nothing could be scanned, the one error line replaces the warnings that led to it.
+    outcome = run.inventory.outcomes[0]
+    if outcome.status is OutcomeStatus.FAILED:
+        first = outcome.errors[0] if outcome.errors else f"{outcome.scopes_not_seen[0].scope}: {outcome.scopes_not_seen[0].reason}"
+        raise InputError(first)
+    held.pass_on()
+
+    report = _render(run, collector, output_format)
+    _write(report, output)
+
+    if fail_on.lower() == "none":
+        return 0
+    threshold = Severity.parse(fail_on)
+    failing = any(finding.severity >= threshold and finding.suppression is None for finding in run.findings)
+    return EXIT_FINDINGS if failing else 0
+
+
+class _WarningBuffer(logging.Handler):
+    """Holds warnings while the scan runs, so that a scan that could read nothing prints one
+    error line instead of the warnings that led to it. Lower levels pass straight through."""
+
+    def __init__(self, target: logging.Handler):
+        super().__init__()
+        self.target = target
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.records.append(record)
+        else:
+            self.target.handle(record)
+
+    def pass_on(self) -> None:
+        for record in self.records:
+            self.target.handle(record)
+        self.records.clear()
+
+
+@contextlib.contextmanager
+def _hold_warnings() -> Iterator[_WarningBuffer]:
+    logger = logging.getLogger("shadowmap")
+    original = logger.handlers[:]
+    buffer = _WarningBuffer(original[0] if original else logging.lastResort)
+    logger.handlers[:] = [buffer]
+    try:
+        yield buffer
+    finally:
+        logger.handlers[:] = original
+
+
+class _Collected:
+    """A collector whose result is already known, so the engine can build the run around it."""
+
+    def __init__(self, collector: CodeCollector, result: CollectorResult):
+        self.name = collector.name
+        self.source = collector.source
+        self._description = collector.describe()
+        self._result = result
+
+    def describe(self) -> str:
+        return self._description
+
+    def collect(self, context: CollectContext) -> CollectorResult:
+        return self._result
+
+
+def _scope(path: Path, settings: CodeSettings, diff_base: str | None, history_range: str | None) -> Scope:
+    scope = str(path)
+    prefix = _display(path.resolve()) if path.exists() else scope
+    if diff_base:
+        return Scope(scope, lambda: _diff_sources(path, scope, diff_base, settings))
+    if history_range:
+        return Scope(scope, lambda: _history_sources(path, scope, history_range, settings))
+
+    def load() -> tuple[list[SourceFile], list[Problem]]:
+        from collectors.code.github import ScopeUnavailable
+
+        walked = walk_target(path, scope, prefix, settings.walk)
+        if not walked.sources and walked.problems and not walked.problems[0].path:
+            raise ScopeUnavailable(walked.problems[0].reason)
+        return walked.sources, walked.problems
+
+    return Scope(scope, load)
+
+
+def _display(absolute: Path) -> str:
+    """Return a path as reports show it: relative to the current folder when inside it, so that SARIF
+    locations resolve against the checkout; absolute otherwise."""
+    try:
+        relative = absolute.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return str(absolute)
+    return "." if str(relative) == "." else relative.as_posix()
+
+
+def _diff_sources(path: Path, scope: str, base_ref: str, settings: CodeSettings) -> tuple[list[SourceFile], list[Problem]]:
+    root, added_files = lines_added_since(path, base_ref)
+    sources = []
+    for added in added_files:
+        if is_excluded(added.path, settings.walk):
+            continue
+        location = root / added.path
+        try:
+            size = location.stat().st_size
+        except OSError:
+            continue
+        sources.append(
+            SourceFile(scope, _display(location), location=str(location), size=size, added_lines=frozenset(added.lines))
+        )
+    return sources, []
+
+
+def _history_sources(path: Path, scope: str, revision_range: str, settings: CodeSettings) -> tuple[list[SourceFile], list[Problem]]:
+    root, added_files = lines_added_in_history(path, revision_range)
+    sources = []
+    for added in added_files:
+        if is_excluded(added.path, settings.walk):
+            continue
+        content = added.content()
+        sources.append(SourceFile(scope, _display(root / added.path), content=content, size=len(content), commit=added.commit))
+    return sources, []
+
+
+def _render(run, collector: CodeCollector, output_format: str) -> str:
+    from reports.json_report import build_result, dumps_result
+
+    if output_format == "baseline":
+        from collectors.code.baseline import render_baseline
+
+        return render_baseline(collector.occurrences)
+    result = build_result(run)
+    if output_format == "json":
+        return dumps_result(result)
+    if output_format == "sarif":
+        from reports.sarif import render_sarif
+
+        return render_sarif(result)
+    return _render_text(run, collector)
+
+
+def _render_text(run, collector: CodeCollector) -> str:
+    lines = []
+    ordered = sorted(run.findings, key=lambda f: (-f.severity, f.location.path if f.location else "", f.location.line if f.location else 0))
+    for finding in ordered:
+        evidence = finding.evidence
+        where = f"{finding.location.path}:{finding.location.line}:{finding.location.column}" if finding.location else finding.subject
+        commit = f" (commit {evidence['commit'][:12]})" if evidence.get("commit") else ""
+        suppressed = " [suppressed]" if finding.suppression else ""
+        lines.append(f"{where}: {finding.severity.label}: {evidence.get('label')} {evidence.get('redacted')}{commit} [{finding.rule_id}]{suppressed}")
+
+    counts: dict[str, int] = {}
+    for finding in run.findings:
+        counts[finding.severity.label] = counts.get(finding.severity.label, 0) + 1
+    by_severity = ", ".join(f"{count} {label}" for label, count in sorted(counts.items(), key=lambda item: -Severity.parse(item[0])))
+    summary = f"{len(run.findings)} findings" + (f" ({by_severity})" if by_severity else "")
+    skipped = run.inventory.outcomes[0].skipped_row_count
+    summary += f" in {collector.stats.files} files read"
+    summary += f"; {skipped} files skipped (see the warnings above)." if skipped else "."
+    lines.append(summary)
+    return "\n".join(lines) + "\n"
+
+
+def _write(report: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(report, nl=False)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(report, encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"{output}: cannot write the report ({error.strerror}); pass a writable --output") from None

@@ -1,0 +1,199 @@
+"""The code collector: AI keys in local trees and GitHub organisations, as `code.secret` assets.
+
+Keys in code carry no spend. Each key occurrence becomes one asset whose id is
+`<fingerprint>:<path>:<line>`; the code rules (rules/code_secrets.py) turn the assets into
+findings. `shadowmap code` runs this same collector over the paths, diff or history range it is
+given.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from collectors.code.baseline import Baseline
+from collectors.code.github import ScopeUnavailable, list_live, list_snapshot, tarball_sources
+from collectors.code.keys import KeyOccurrence
+from collectors.code.pipeline import Problem, ScanResult, ScanStats, SourceFile, scan_sources
+from collectors.code.settings import CodeSettings
+from collectors.code.walk import walk_target
+from collectors.contract import CollectContext, SourceKind
+from scanner.model import Asset, CollectorOutcome, CollectorResult, ScopeGap, SkippedRow, SourceRef
+
+log = logging.getLogger("shadowmap.collector.code")
+
+# Per-file problems logged one by one before the rest are only counted, so a tree of broken
+# files does not flood the log.
+MAX_LOGGED_PROBLEMS = 20
+
+SourceLoader = Callable[[], "tuple[list[SourceFile], list[Problem]]"]
+
+
+@dataclass
+class Scope:
+    """One repository, folder or file to scan, and how to list its files. `load` raises
+    ScopeUnavailable when the scope cannot be read at all."""
+
+    name: str
+    load: SourceLoader
+    repository: str | None = None
+
+
+class CodeCollector:
+    """Scans scopes for AI keys and returns one `code.secret` asset per key occurrence."""
+
+    name = "code"
+
+    def __init__(self, settings: CodeSettings, scopes: list[Scope] | None = None, description: str | None = None):
+        self.settings = settings
+        self.scopes = scopes
+        self.source = SourceKind.SNAPSHOT if settings.snapshot else SourceKind.LIVE
+        self._description = description
+        self.occurrences: list[KeyOccurrence] = []
+        self.stats = ScanStats()
+
+    def describe(self) -> str:
+        if self._description:
+            return self._description
+        parts = [f"{len(self.settings.paths)} local paths"]
+        if self.settings.organisations:
+            where = f"snapshot {self.settings.snapshot}" if self.settings.snapshot else "the GitHub API"
+            parts.append(f"{len(self.settings.organisations)} GitHub organisations from {where}")
+        return "AI keys in " + " and ".join(parts)
+
+    def collect(self, context: CollectContext) -> CollectorResult:
+        outcome = CollectorOutcome(collector=self.name, source=self.source.value)
+        baseline = Baseline.load(self.settings.baseline) if self.settings.baseline else None
+        scopes = self.scopes if self.scopes is not None else list(self._configured_scopes(outcome))
+
+        assets: list[Asset] = []
+        # A history scan can meet the same key at the same place in several commits; the first
+        # (newest) one stands for all.
+        seen_ids: set[str] = set()
+        logged = 0
+        silenced = 0
+        for index, scope in enumerate(scopes, start=1):
+            try:
+                sources, problems = scope.load()
+            except ScopeUnavailable as gap:
+                context.logger.warning("code: %s: skipped: %s", scope.name, gap)
+                outcome.scopes_not_seen.append(ScopeGap(scope.name, str(gap)))
+                context.progress(scope.name, index, len(scopes))
+                continue
+
+            result = scan_sources(sources, self.settings.scan)
+            result.problems[:0] = problems
+            occurrences = [o for o in result.occurrences if isinstance(o, KeyOccurrence)]
+            if baseline is not None:
+                kept = [o for o in occurrences if not baseline.contains(o.path, o.hashed_secret)]
+                silenced += len(occurrences) - len(kept)
+                occurrences = kept
+
+            self.occurrences.extend(occurrences)
+            self.stats.add(result.stats)
+            logged = self._record_problems(result, outcome, context, logged)
+            if sources or not result.problems:
+                outcome.scopes_seen.append(scope.name)
+            else:
+                outcome.scopes_not_seen.append(ScopeGap(scope.name, result.problems[0].reason))
+            for occurrence in occurrences:
+                asset = occurrence_asset(occurrence, scope.repository)
+                if asset.id not in seen_ids:
+                    seen_ids.add(asset.id)
+                    assets.append(asset)
+            context.logger.info(
+                "code: %s: %d files read, %d candidates, %d keys, %d skipped",
+                scope.name, result.stats.files, result.stats.candidate_files, len(occurrences), len(result.problems),
+            )
+            context.progress(scope.name, index, len(scopes))
+
+        if logged < outcome.skipped_row_count:
+            context.logger.warning("code: %d more files were skipped; the report lists them", outcome.skipped_row_count - logged)
+        if silenced:
+            outcome.notes.append(f"{silenced} key occurrences listed in the baseline {self.settings.baseline} were not reported.")
+        return CollectorResult(outcome, assets=sorted(assets, key=lambda a: (a.scope, a.attributes["path"], a.attributes["line"], a.attributes["column"])))
+
+    def _record_problems(self, result: ScanResult, outcome: CollectorOutcome, context: CollectContext, logged: int) -> int:
+        for problem in result.problems:
+            if not problem.path:
+                continue
+            outcome.skipped_rows.append(SkippedRow(location=f"{problem.scope}: {problem.path}", row=0, reason=problem.reason))
+            outcome.skipped_row_count += 1
+            if logged < MAX_LOGGED_PROBLEMS:
+                context.logger.warning("code: %s", problem.describe())
+                logged += 1
+        return logged
+
+    def _configured_scopes(self, outcome: CollectorOutcome) -> Iterable[Scope]:
+        for path_text in self.settings.paths:
+            root = self._resolve(path_text)
+            yield Scope(path_text, _walk_loader(root, path_text, path_text, self.settings))
+
+        for organisation in self.settings.organisations:
+            try:
+                if self.settings.snapshot:
+                    listing = list_snapshot(self.settings.snapshot, organisation)
+                else:
+                    listing = list_live(organisation, log)
+            except ScopeUnavailable as gap:
+                log.warning("code: github %s: skipped: %s", organisation.organization, gap)
+                outcome.scopes_not_seen.append(ScopeGap(f"github:{organisation.organization}", str(gap)))
+                continue
+            for repository in listing.repositories:
+                yield Scope(repository.full_name, _archive_loader(repository.full_name, repository.fetch, self.settings), repository.full_name)
+
+    def _resolve(self, path_text: str) -> Path:
+        path = Path(path_text).expanduser()
+        return path if path.is_absolute() else self.settings.base_dir / path
+
+
+def _walk_loader(root: Path, scope: str, prefix: str, settings: CodeSettings) -> SourceLoader:
+    def load() -> tuple[list[SourceFile], list[Problem]]:
+        walked = walk_target(root, scope, prefix, settings.walk)
+        if not walked.sources and walked.problems and not walked.problems[0].path:
+            raise ScopeUnavailable(walked.problems[0].reason)
+        return walked.sources, walked.problems
+
+    return load
+
+
+def _archive_loader(full_name: str, fetch: Callable[[], bytes], settings: CodeSettings) -> SourceLoader:
+    def load() -> tuple[list[SourceFile], list[Problem]]:
+        return tarball_sources(full_name, fetch(), settings.walk, settings.scan.max_file_bytes)
+
+    return load
+
+
+def occurrence_asset(occurrence: KeyOccurrence, repository: str | None = None) -> Asset:
+    """Build the `code.secret` asset of one key occurrence. It keeps no more of the key than its
+    prefix and last four characters."""
+    attributes = {
+        "key_type": occurrence.key_type,
+        "redacted": occurrence.redacted,
+        "prefix": occurrence.prefix,
+        "last4": occurrence.last4,
+        "fingerprint": occurrence.fingerprint,
+        "path": occurrence.path,
+        "line": occurrence.line,
+        "column": occurrence.column,
+        "end_column": occurrence.end_column,
+        "label": occurrence.label,
+        "format": occurrence.format_id,
+    }
+    if occurrence.ai_context is not None:
+        attributes["ai_context"] = occurrence.ai_context
+    if occurrence.commit:
+        attributes["commit"] = occurrence.commit
+    if repository:
+        attributes["repository"] = repository
+    return Asset(
+        kind="code.secret",
+        id=f"{occurrence.fingerprint}:{occurrence.path}:{occurrence.line}",
+        provider=occurrence.provider,
+        scope=occurrence.scope,
+        name=occurrence.label,
+        attributes=attributes,
+        source=SourceRef(location=occurrence.path, row=occurrence.line),
+    )
