@@ -51,6 +51,19 @@ def test_demo_writes_reports_that_reconcile(runner, tmp_path):
     for currency, figures in report["coverage"].items():
         assert Decimal(figures["attributed"]) + Decimal(figures["unattributed"]) == Decimal(figures["total"]), currency
     assert report["run"]["complete"] is True
+    assert [outcome["collector"] for outcome in report["collectors"]] == [
+        "billing.focus",
+        "aws.bedrock",
+        "aws.invocation_logs",
+        "azure",
+        "azure.costs",
+        "gcp.assets",
+        "openai",
+        "anthropic",
+        "cohere",
+        "code",
+        "expense",
+    ]
     assert f"Reports: {out / 'report.json'}" in result.output
 
 
@@ -61,6 +74,17 @@ def test_demo_attribution_matches_its_tags(runner, tmp_path):
     assert sorted(coverage["USD"]["by_owner"]) == ["claims", "research", "search", "support"]
     assert sorted(coverage["EUR"]["by_owner"]) == ["research", "support"]
     assert sorted(coverage["EUR"]["by_reason"]) == ["ptu_unallocated", "shared_deployment"]
+    assert sorted(coverage["USD"]["by_reason"]) == [
+        "default_project",
+        "default_workspace",
+        "expense_shadow_spend",
+        "marketplace_model",
+        "partner_model_shared_project",
+        "project_without_owner",
+        "system_profile",
+        "unsanctioned_vendor",
+        "workspace_without_owner",
+    ]
     assert sorted(coverage["USD"]["by_provider"]) == ["anthropic", "aws", "cursor", "gcp", "midjourney", "openai"]
     assert sorted(coverage["EUR"]["by_provider"]) == ["azure"]
 
