@@ -105,6 +105,10 @@ def _currency_block(figures: CurrencyCoverage) -> dict[str, Any]:
     for key in ("total", "attributed", "unattributed"):
         block[key] = _plain(block[key])
 
+    block["period"] = {
+        "start": utc_text(figures.period_start) if figures.period_start else None,
+        "end": utc_text(figures.period_end) if figures.period_end else None,
+    }
     block["by_reason"] = {code: _plain(amount) for code, amount in block["by_reason"].items()}
     block["by_owner"] = {owner: _plain(amount) for owner, amount in block["by_owner"].items()}
     for name in ("by_provider", "by_service", "by_model"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable, Sequence
 
@@ -108,6 +109,9 @@ class CurrencyCoverage:
     by_service: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
     by_model: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
     unattributed_sources: dict[tuple, UnattributedSource] = field(default_factory=dict)
+    # The span the spend covers: the earliest period start and the latest period end of its lines.
+    period_start: datetime | None = None
+    period_end: datetime | None = None
 
     @property
     def attributed_share(self) -> float | None:
@@ -131,6 +135,10 @@ class CurrencyCoverage:
             "unattributed": decimal_text(self.overall.unattributed),
             "attributed_share": self.attributed_share,
             "line_count": self.overall.line_count,
+            "period": {
+                "start": self.period_start.isoformat() if self.period_start else None,
+                "end": self.period_end.isoformat() if self.period_end else None,
+            },
             "by_reason": {k: decimal_text(v) for k, v in sorted(self.by_reason.items())},
             "by_owner": {k: decimal_text(v) for k, v in sorted(self.by_owner.items())},
             "by_provider": {k: v.to_dict() for k, v in sorted(self.by_provider.items())},
@@ -291,6 +299,10 @@ def _add_to_graph(graph: nx.DiGraph, line: SpendLine, asset: Asset | None, attri
 
 def _add_to_figures(coverage: CurrencyCoverage, line: SpendLine, attribution: Attribution) -> None:
     attributed = attribution.attributed
+    if coverage.period_start is None or line.period_start < coverage.period_start:
+        coverage.period_start = line.period_start
+    if coverage.period_end is None or line.period_end > coverage.period_end:
+        coverage.period_end = line.period_end
     coverage.overall.add(line.amount, attributed)
     coverage.by_provider[line.provider].add(line.amount, attributed)
     coverage.by_service[line.service].add(line.amount, attributed)

@@ -175,3 +175,14 @@ def test_resource_match_wins_over_account_match():
     spend = line("2.00", provider="gcp", account="acct", resource_id="endpoint-9")
     coverage = build_coverage(Inventory(assets=[account_asset, resource_asset], spend_lines=[spend]), POLICY, [], classifiers=())
     assert coverage.attributions[0][1].owner == "search"
+
+
+def test_period_spans_all_lines_of_currency():
+    early = line("1.00")
+    late = line("2.00")
+    late.period_start = datetime(2026, 11, 29, tzinfo=timezone.utc)
+    late.period_end = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    usd = build_coverage(Inventory(spend_lines=[late, early]), POLICY, [], classifiers=()).currencies["USD"]
+    assert usd.period_start == DAY
+    assert usd.period_end == datetime(2026, 12, 1, tzinfo=timezone.utc)
+    assert usd.to_dict()["period"] == {"start": "2026-11-03T00:00:00+00:00", "end": "2026-12-01T00:00:00+00:00"}
