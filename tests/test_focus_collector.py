@@ -842,14 +842,34 @@ def test_truncated_parquet(tmp_path):
         collect(path)
 
 
-def test_empty_file(tmp_path):
+def test_empty_file_is_failed_export(tmp_path):
     path = tmp_path / "focus.csv"
     path.write_bytes(b"")
-    result = collect(path)
+    with pytest.raises(InputError) as caught:
+        collect(path)
+    assert str(caught.value) == (
+        f"{path}: is empty (0 bytes); export it again, since even a period with no charges has a header row"
+    )
 
-    assert result.outcome.status is OutcomeStatus.OK
-    assert result.outcome.scopes_seen == [str(path)]
-    assert result.outcome.notes == [f"{path}: the file is empty; no rows were read"]
+
+def test_empty_file_beside_good_one_is_scope_not_seen(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    good = write_focus_csv(tmp_path / "good.csv", [])
+    result = collect(empty, good)
+
+    assert result.outcome.scopes_seen == [str(good)]
+    assert [gap.scope for gap in result.outcome.scopes_not_seen] == [str(empty)]
+
+
+def test_text_file_named_parquet(tmp_path):
+    path = tmp_path / "focus.parquet"
+    path.write_text("BilledCost,BillingCurrency\n1,USD\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        collect(path)
+    assert str(caught.value) == (
+        f"{path}: is named .parquet but is not a Parquet file (no PAR1 header); check the export or rename the file"
+    )
 
 
 def test_header_only(tmp_path):

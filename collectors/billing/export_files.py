@@ -109,9 +109,13 @@ def inspect_export(path: Path) -> ExportFile:
         raise ExportProblem(f"cannot be opened ({error.strerror}); check the file and its permissions") from None
 
     if not head:
-        return ExportFile(path, "csv", empty=True)
+        # A billing export is never 0 bytes, even with no charges it has a header row: an
+        # empty file is a failed or interrupted export.
+        raise ExportProblem("is empty (0 bytes); export it again, since even a period with no charges has a header row")
     if head.startswith(b"PAR1"):
         return ExportFile(path, "parquet")
+    if path.suffix.lower() == ".parquet":
+        raise ExportProblem("is named .parquet but is not a Parquet file (no PAR1 header); check the export or rename the file")
     for signature, description in NOT_TABULAR_SIGNATURES:
         if head.startswith(signature):
             raise ExportProblem(
