@@ -1,7 +1,8 @@
 """The `shadowmap` command line.
 
 Exit status: 0 when the run is fine, 1 when unsuppressed findings reach --fail-on, 2 for a usage
-or input error, which is always one line on stderr (a traceback only with --debug).
+or input error, which is always one line on stderr (a traceback before it only with --debug), 3
+for an internal error (a bug: please report it with the --debug output).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import functools
 import io
 import json
 import logging
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -32,6 +35,9 @@ log = logging.getLogger("shadowmap.cli")
 
 EXIT_FINDINGS = 1
 EXIT_INPUT_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
+# What a shell reports for a process ended by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
 SEVERITY_NAMES = [severity.label for severity in Severity]
 
 
@@ -87,7 +93,7 @@ def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, settings=settings, **kwargs)
         except InputError as error:
             if debug:
-                raise
+                traceback.print_exc()
             click.echo(f"shadowmap: error: {error}", err=True)
             sys.exit(EXIT_INPUT_ERROR)
 
@@ -111,6 +117,12 @@ class ShadowmapGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
+        except BrokenPipeError:
+            # The reader stopped early (`shadowmap history | head`): not an error of ours. Point
+            # stdout at /dev/null so that flushing it at exit cannot fail again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except Exception as error:  # noqa: BLE001 - the last line of defence before a traceback
             if "--debug" in sys.argv:
                 raise
@@ -118,7 +130,7 @@ class ShadowmapGroup(click.Group):
                 f"shadowmap: internal error: {type(error).__name__}: {error} (run again with --debug for the traceback)",
                 err=True,
             )
-            sys.exit(3)
+            sys.exit(EXIT_INTERNAL_ERROR)
 
 
 @click.group(cls=ShadowmapGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -280,7 +292,10 @@ def report(run: str, output_format: str, output: Path | None, store: Path | None
         text = ""
 
     if output:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"{output}: cannot write the report ({error.strerror}); pass a writable --output") from None
     elif text:
         click.echo(text, nl=False)
 
@@ -301,7 +316,7 @@ def diff(before: str | None, after: str | None, output_format: str, store: Path 
         raise InputError("name both runs to compare, or neither to compare the latest with the one before it")
 
     if before is None:
-        with HistoryStore(store or default_store_path()) as history:
+        with HistoryStore(store or default_store_path(), create=False) as history:
             after_id = history.resolve("latest")
             before_id = history.previous_of(after_id)
             before_result, after_result = history.load(before_id), history.load(after_id)
@@ -325,8 +340,10 @@ def diff(before: str | None, after: str | None, output_format: str, store: Path 
 def history(limit: int, store: Path | None, settings: Settings) -> None:
     """List the runs in the history store, newest first."""
     store_path = store or default_store_path()
-    with HistoryStore(store_path) as history_store:
-        runs = history_store.runs(limit)
+    runs = []
+    if store_path.is_file():
+        with HistoryStore(store_path, create=False) as history_store:
+            runs = history_store.runs(limit)
     if not runs:
         click.echo(f"No runs in {store_path} yet.")
         return
@@ -409,5 +426,5 @@ def _load_result(reference: str, store: Path | None) -> dict[str, Any]:
     candidate = Path(reference)
     if candidate.suffix == ".json" or candidate.is_file():
         return load_result(candidate)
-    with HistoryStore(store or default_store_path()) as history_store:
+    with HistoryStore(store or default_store_path(), create=False) as history_store:
         return history_store.load(history_store.resolve(reference))

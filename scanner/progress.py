@@ -46,7 +46,7 @@ def terminal_progress(enabled: bool) -> Iterator[CollectorProgress]:
         return update
 
     def finished(collector: Collector, outcome: CollectorOutcome) -> None:
-        bars.console.log(f"{collector.name}: {outcome.status.value}")
+        bars.console.print(f"{collector.name}: {outcome.status.value}", markup=False, highlight=False)
 
     with bars:
         yield CollectorProgress(started=started, finished=finished)

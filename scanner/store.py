@@ -77,8 +77,12 @@ class StoredRun:
 class HistoryStore:
     """A SQLite file of runs; open it with `HistoryStore(path)` and close it with `close()`."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, create: bool = True):
+        """Open the store at `path`. With `create` false (commands that only read history), a
+        missing store is an InputError and nothing is created on disk."""
         self.path = path
+        if not create and not path.is_file():
+            raise InputError(f"{path}: no history store there yet; run shadowmap scan or demo first, or pass --store")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._connection = sqlite3.connect(path)

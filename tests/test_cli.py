@@ -215,3 +215,29 @@ def test_scan_of_real_focus_sample(runner, tmp_path):
     assert list(usd["by_service"]) == ["Azure Machine Learning"]
     rows = sorted(line["source"]["row"] for line in report["inventory"]["spend_lines"])
     assert rows == [956, 963, 965, 969, 970, 975, 979, 995, 1000]
+
+
+def test_debug_keeps_input_error_exit_code(runner, tmp_path):
+    result = invoke(runner, "scan", "--config", str(tmp_path / "absent.yaml"), "--debug")
+    assert result.exit_code == 2
+    assert "Traceback" in result.output
+    assert result.output.endswith(f"shadowmap: error: {tmp_path / 'absent.yaml'}: config file not found; pass an existing file to --config\n")
+
+
+def test_report_into_missing_folder_is_exit_2(runner, tmp_path):
+    invoke(runner, "demo", "--out", str(tmp_path / "one"))
+    target = tmp_path / "no" / "such" / "report.json"
+    result = invoke(runner, "report", "latest", "--format", "json", "--output", str(target))
+    assert result.exit_code == 2
+    assert result.output.startswith(f"shadowmap: error: {target}: cannot write the report")
+
+
+def test_read_only_commands_create_no_store(runner, tmp_path):
+    store = tmp_path / "nowhere" / "history.sqlite"
+    listed = invoke(runner, "history", "--store", str(store))
+    compared = invoke(runner, "diff", "--store", str(store))
+    assert listed.exit_code == 0
+    assert listed.output == f"No runs in {store} yet.\n"
+    assert compared.exit_code == 2
+    assert "no history store there yet" in compared.output
+    assert not (tmp_path / "nowhere").exists()
