@@ -169,22 +169,60 @@ def _validate(document: Any, root: yaml.Node, name: str) -> None:
         )
 
     line = _line_of(root, path, key_itself=False)
-    where = _dotted(path) or "the top level"
+    where = _dotted(path) or "the top of the file"
     raise ConfigError(f"{name}: line {line}: invalid value at {where!r}: {_describe(error)}")
 
 
+# How each JSON Schema type reads in a YAML config, for error messages.
+_YAML_TYPE_NAMES = {
+    "array": "a list",
+    "object": "a mapping of keys to values",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing",
+}
+_PYTHON_TYPE_NAMES = {
+    list: "a list",
+    dict: "a mapping",
+    str: "text",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "nothing",
+}
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
+    """Say what is wrong with a value in the words of a YAML file, not of JSON Schema."""
+    found = _PYTHON_TYPE_NAMES.get(type(error.instance), type(error.instance).__name__)
     if error.validator == "type":
-        return f"expected {error.validator_value}, got {type(error.instance).__name__}"
+        expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        wanted = " or ".join(_YAML_TYPE_NAMES.get(name, name) for name in expected)
+        return f"must be {wanted}, not {found} ({_shown(error.instance)})"
     if error.validator == "enum":
-        return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
+        return f"{_shown(error.instance)} is not one of {', '.join(map(str, error.validator_value))}"
     if error.validator == "const":
-        return f"expected {error.validator_value!r}, got {error.instance!r}"
+        return f"must be {error.validator_value!r}, not {found} {_shown(error.instance)}"
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
     if error.validator == "pattern":
-        return f"{error.instance!r} does not have the expected form ({error.schema.get('description') or error.validator_value})"
+        description = error.schema.get("description")
+        rule = description.rstrip(".") if description else f"the form {error.validator_value}"
+        return f"{_shown(error.instance)} is not valid here: expected {rule[0].lower()}{rule[1:]}"
+    if error.validator in ("minLength", "minItems", "minProperties"):
+        return "must not be empty"
+    if error.validator == "uniqueItems":
+        return "lists an entry twice; keep one"
     return error.message
+
+
+def _shown(value: Any) -> str:
+    """A value as it would appear in the YAML file, cut short when long."""
+    text = yaml.safe_dump(value, default_flow_style=True).strip()
+    text = text.removesuffix("\n...").strip()
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _dotted(path: list[Any]) -> str:

@@ -196,7 +196,7 @@ def test_config_rejects_a_malformed_subscription_id(tmp_path):
     with pytest.raises(ConfigError) as raised:
         _config(tmp_path, "    live:\n      subscriptions: [prod]\n")
 
-    assert "'prod' does not have the expected form (a subscription ID such as" in str(raised.value)
+    assert "prod is not valid here: expected a subscription ID such as" in str(raised.value)
 
 
 def test_missing_snapshot_folder_fails(tmp_path):

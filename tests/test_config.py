@@ -57,7 +57,7 @@ def test_wrong_type_names_key_and_line(tmp_path):
     path = write(tmp_path, "version: 1\npolicy:\n  owner_tags: team\n")
     with pytest.raises(ConfigError) as caught:
         load_config(path)
-    assert str(caught.value) == f"{path}: line 3: invalid value at 'policy.owner_tags': expected array, got str"
+    assert str(caught.value) == f"{path}: line 3: invalid value at 'policy.owner_tags': must be a list, not text (team)"
 
 
 def test_wrong_enum_in_list_item_names_index(tmp_path):
@@ -65,7 +65,7 @@ def test_wrong_enum_in_list_item_names_index(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert str(caught.value) == (
-        f"{path}: line 7: invalid value at 'sources.billing.focus[1].cost': 'list' is not one of effective, billed"
+        f"{path}: line 7: invalid value at 'sources.billing.focus[1].cost': list is not one of effective, billed"
     )
 
 
@@ -125,3 +125,29 @@ def test_invalid_suppression_date(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert str(caught.value) == f"{path}: invalid date '2027-02-31' in suppressions; use YYYY-MM-DD"
+
+
+def test_version_as_string_reads_plainly(tmp_path):
+    path = write(tmp_path, "version: '1'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}: line 1: invalid value at 'version': must be 1, not text '1'"
+
+
+def test_bad_fingerprint_names_expected_form(tmp_path):
+    path = write(tmp_path, "version: 1\nsuppressions:\n  - fingerprint: abc\n    reason: r\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (
+        f"{path}: line 3: invalid value at 'suppressions[0].fingerprint': abc is not valid here: expected "
+        "the fingerprint of a finding: 32 lowercase hex characters, as report.json gives it"
+    )
+
+
+def test_top_level_not_a_mapping(tmp_path):
+    path = write(tmp_path, "- version: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (
+        f"{path}: line 1: invalid value at 'the top of the file': must be a mapping of keys to values, not a list ([{{version: 1}}])"
+    )

@@ -86,7 +86,7 @@ def test_config_rejects_unknown_key_with_line(audit_dir):
 
 def test_config_rejects_wrong_date_order(audit_dir):
     text = CONFIG.replace("      - path: exports/notes.csv\n", "      - path: exports/notes.csv\n        date_order: dmy\n")
-    with pytest.raises(ConfigError, match="'dmy' is not one of auto, month_first, day_first"):
+    with pytest.raises(ConfigError, match="date_order': dmy is not one of auto, month_first, day_first"):
         config_at(audit_dir, text)
 
 
