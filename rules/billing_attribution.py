@@ -24,7 +24,7 @@ def _describe_source(line: SpendLine) -> str:
     resource = line.resource_name or line.resource_id
     where = f"{line.service} resource {resource}" if resource else f"{line.service} spend with no resource ID"
     account = f" in account {line.account}" if line.account else ""
-    return f"{line.provider} {where}{account}"
+    return f"{where[0].upper()}{where[1:]}{account}"
 
 
 def _check_unattributed_spend(context: RuleContext) -> Iterable[Violation] | None:
