@@ -8,13 +8,11 @@ for an internal error (a bug: please report it with the --debug output).
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import json
 import logging
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -28,77 +26,18 @@ from scanner.config import AuditConfig, load_config
 from scanner.engine import AuditRun, run_audit
 from scanner.errors import InputError
 from scanner.model import OutcomeStatus, Severity
+from scanner.cli_options import (
+    EXIT_BROKEN_PIPE,
+    EXIT_FINDINGS,
+    EXIT_INTERNAL_ERROR,
+    SEVERITY_NAMES,
+    Settings,
+    common_options,
+)
 from scanner.progress import terminal_progress
 from scanner.store import HistoryStore, default_store_path, diff_results
 
 log = logging.getLogger("shadowmap.cli")
-
-EXIT_FINDINGS = 1
-EXIT_INPUT_ERROR = 2
-EXIT_INTERNAL_ERROR = 3
-# What a shell reports for a process ended by SIGPIPE (128 + 13).
-EXIT_BROKEN_PIPE = 141
-SEVERITY_NAMES = [severity.label for severity in Severity]
-
-
-class Settings:
-    """Options shared by every command: how much to print and where history lives."""
-
-    def __init__(self) -> None:
-        self.quiet = False
-        self.debug = False
-        self.verbose = False
-
-
-class _LineFormatter(logging.Formatter):
-    """Formats records as `shadowmap: warning: billing.focus: nov.csv: ...`; messages already
-    start with the collector and scope."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = f"shadowmap: {record.levelname.lower()}: {record.getMessage()}"
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
-
-
-def _configure_logging(settings: Settings) -> None:
-    level = logging.WARNING
-    if settings.verbose:
-        level = logging.INFO
-    if settings.debug:
-        level = logging.DEBUG
-    if settings.quiet:
-        level = logging.ERROR
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_LineFormatter())
-    logger = logging.getLogger("shadowmap")
-    logger.handlers[:] = [handler]
-    logger.setLevel(level)
-    logger.propagate = False
-
-
-def _common_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --quiet, --verbose and --debug to a command and turn InputError into exit 2."""
-
-    @click.option("--quiet", "-q", is_flag=True, help="Print only errors: no progress and no summary.")
-    @click.option("--verbose", "-v", is_flag=True, help="Log one line per collector and scope.")
-    @click.option("--debug", is_flag=True, help="Log everything and show tracebacks of errors.")
-    @functools.wraps(command)
-    def wrapper(*args: Any, quiet: bool, verbose: bool, debug: bool, **kwargs: Any) -> Any:
-        settings = Settings()
-        settings.quiet, settings.verbose, settings.debug = quiet, verbose, debug
-        _configure_logging(settings)
-        try:
-            return command(*args, settings=settings, **kwargs)
-        except InputError as error:
-            if debug:
-                traceback.print_exc()
-            click.echo(f"shadowmap: error: {error}", err=True)
-            sys.exit(EXIT_INPUT_ERROR)
-
-    return wrapper
-
 
 def _store_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
@@ -145,7 +84,7 @@ def main() -> None:
 @click.option("--fail-on", type=click.Choice(SEVERITY_NAMES, case_sensitive=False), help="Exit 1 when an unsuppressed finding has this severity or higher.")
 @click.option("--no-history", is_flag=True, help="Do not store this run in the history store.")
 @_store_option
-@_common_options
+@common_options
 def scan(config_path: Path, out_dir: Path | None, fail_on: str | None, no_history: bool, store: Path | None, settings: Settings) -> None:
     """Run an audit as the config describes and write its reports."""
     config = load_config(config_path)
@@ -162,7 +101,7 @@ def scan(config_path: Path, out_dir: Path | None, fail_on: str | None, no_histor
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("shadowmap-demo"), show_default=True, help="Folder for report.json and report.html.")
 @click.option("--no-history", is_flag=True, help="Do not store this run in the history store.")
 @_store_option
-@_common_options
+@common_options
 def demo(out_dir: Path, no_history: bool, store: Path | None, settings: Settings) -> None:
     """Audit the bundled demo organisation, offline, and write its reports."""
     from fixtures import demo_config_path
@@ -271,7 +210,7 @@ def _exit_for(run: AuditRun, fail_on: str | None) -> None:
 @click.option("--format", "output_format", type=click.Choice(["html", "json", "text"]), default="text", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of standard output.")
 @_store_option
-@_common_options
+@common_options
 def report(run: str, output_format: str, output: Path | None, store: Path | None, settings: Settings) -> None:
     """Render a stored run (an id, a prefix of one, or `latest`) or a report.json file again."""
     from reports.html import render_html
@@ -305,7 +244,7 @@ def report(run: str, output_format: str, output: Path | None, store: Path | None
 @click.argument("after", required=False)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_store_option
-@_common_options
+@common_options
 def diff(before: str | None, after: str | None, output_format: str, store: Path | None, settings: Settings) -> None:
     """Compare two runs: new, fixed and unchanged findings and the coverage change.
 
@@ -336,7 +275,7 @@ def diff(before: str | None, after: str | None, output_format: str, store: Path 
 @main.command()
 @click.option("--limit", default=20, show_default=True, help="How many runs to list, newest first.")
 @_store_option
-@_common_options
+@common_options
 def history(limit: int, store: Path | None, settings: Settings) -> None:
     """List the runs in the history store, newest first."""
     store_path = store or default_store_path()
@@ -356,7 +295,7 @@ def history(limit: int, store: Path | None, settings: Settings) -> None:
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path), help="Audit config (YAML) naming live sources.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write the snapshot into, one subfolder per source family.")
 @click.option("--only", "families", multiple=True, help="Record only this source family (repeatable), such as aws.")
-@_common_options
+@common_options
 def snapshot(config_path: Path, out_dir: Path, families: tuple[str, ...], settings: Settings) -> None:
     """Record the live API responses of the configured sources as a snapshot folder.
 
@@ -397,7 +336,7 @@ def rules() -> None:
 
 @rules.command("list")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@_common_options
+@common_options
 def rules_list(output_format: str, settings: Settings) -> None:
     """List every rule with its severity and what it checks."""
     pack = all_rules()

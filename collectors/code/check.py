@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
@@ -40,16 +41,16 @@ def run_code_check(
     debug: bool,
 ) -> None:
     """Run the check and exit with its status; an InputError becomes one line and status 2."""
-    from scanner.cli import Settings, _configure_logging
+    from scanner.cli_options import Settings, configure_logging
 
     settings = Settings()
     settings.quiet, settings.verbose, settings.debug = quiet, verbose, debug
-    _configure_logging(settings)
+    configure_logging(settings)
     try:
         status = _check(paths, output_format, output, fail_on, diff_base, history_range, baseline, config_path)
     except InputError as error:
         if debug:
-            raise
+            traceback.print_exc()
         click.echo(f"shadowmap: error: {error}", err=True)
         sys.exit(EXIT_INPUT_ERROR)
     sys.exit(status)

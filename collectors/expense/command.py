@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-EXIT_INPUT_ERROR = 2
+from scanner.cli_options import EXIT_INPUT_ERROR, Settings, common_options
 
 
 @click.command("expenses")
@@ -31,20 +31,15 @@ EXIT_INPUT_ERROR = 2
     type=click.Path(dir_okay=False, path_type=Path),
     help="Audit config (YAML): its policy.sanctioned_vendors marks charges, its sources.expense settings say how to read the files.",
 )
-def expenses(files: tuple[Path, ...], output_format: str, config_path: Path | None) -> None:
+@common_options
+def expenses(files: tuple[Path, ...], output_format: str, config_path: Path | None, settings: Settings) -> None:
     """Find the AI charges in card and expense exports (CSV or XLSX).
 
     Reads American Express, Brex, Ramp, Expensify and SAP Concur exports and generic card CSVs,
     recognised by their header row, and prints every charge from an AI vendor with its kind
     (seat, api_credit or unknown) and confidence.
     """
-    from scanner.errors import InputError  # noqa: PLC0415 - keeps CLI start-up light
-
-    try:
-        _run(files, output_format, config_path)
-    except InputError as error:
-        click.echo(f"shadowmap: error: {error}", err=True)
-        sys.exit(EXIT_INPUT_ERROR)
+    _run(files, output_format, config_path)
 
 
 def _run(files: tuple[Path, ...], output_format: str, config_path: Path | None) -> None:

@@ -1,0 +1,82 @@
+"""Options every shadowmap command shares: how much to print, logging, and how an input error
+ends a command (one line on stderr and exit status 2)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import traceback
+from typing import Any, Callable
+
+import click
+
+from scanner.errors import InputError
+from scanner.model import Severity
+
+EXIT_FINDINGS = 1
+EXIT_INPUT_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
+# What a shell reports for a process ended by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
+SEVERITY_NAMES = [severity.label for severity in Severity]
+
+
+class Settings:
+    """How much a command prints: --quiet, --verbose and --debug."""
+
+    def __init__(self) -> None:
+        self.quiet = False
+        self.debug = False
+        self.verbose = False
+
+
+class LineFormatter(logging.Formatter):
+    """Formats records as `shadowmap: warning: billing.focus: nov.csv: ...`; messages already
+    start with the collector and scope."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"shadowmap: {record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send shadowmap's log records to stderr, one line each, at the level the options ask for."""
+    level = logging.WARNING
+    if settings.verbose:
+        level = logging.INFO
+    if settings.debug:
+        level = logging.DEBUG
+    if settings.quiet:
+        level = logging.ERROR
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LineFormatter())
+    logger = logging.getLogger("shadowmap")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --quiet, --verbose and --debug to a command and turn InputError into exit 2."""
+
+    @click.option("--quiet", "-q", is_flag=True, help="Print only errors: no progress and no summary.")
+    @click.option("--verbose", "-v", is_flag=True, help="Log one line per collector and scope.")
+    @click.option("--debug", is_flag=True, help="Log everything and show tracebacks of errors.")
+    @functools.wraps(command)
+    def wrapper(*args: Any, quiet: bool, verbose: bool, debug: bool, **kwargs: Any) -> Any:
+        settings = Settings()
+        settings.quiet, settings.verbose, settings.debug = quiet, verbose, debug
+        configure_logging(settings)
+        try:
+            return command(*args, settings=settings, **kwargs)
+        except InputError as error:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"shadowmap: error: {error}", err=True)
+            sys.exit(EXIT_INPUT_ERROR)
+
+    return wrapper
