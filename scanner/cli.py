@@ -187,7 +187,7 @@ def _held_warnings() -> Iterator[_HeldWarnings]:
 
 
 def _first_problem(run: AuditRun) -> str:
-    """The one line that explains a run in which no source was usable."""
+    """Return the one line that explains a run in which no source was usable."""
     for outcome in run.inventory.outcomes:
         if outcome.errors:
             return outcome.errors[0]

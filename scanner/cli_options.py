@@ -17,7 +17,7 @@ from scanner.model import Severity
 EXIT_FINDINGS = 1
 EXIT_INPUT_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
-# What a shell reports for a process ended by SIGPIPE (128 + 13).
+# The status a shell reports for a process ended by SIGPIPE (128 + 13).
 EXIT_BROKEN_PIPE = 141
 SEVERITY_NAMES = [severity.label for severity in Severity]
 

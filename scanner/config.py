@@ -91,7 +91,7 @@ SOURCE_FAMILIES = ("billing", "aws", "azure", "gcp", "openai", "anthropic", "coh
 
 
 def load_schema() -> dict[str, Any]:
-    """The complete config schema: the core file with every source family's schema in place."""
+    """Return the complete config schema: the core file with every source family's schema in place."""
     text = resources.files("scanner").joinpath("config.schema.json").read_text(encoding="utf-8")
     schema = json.loads(text)
     families = schema["properties"]["sources"]["properties"]
@@ -173,7 +173,7 @@ def _validate(document: Any, root: yaml.Node, name: str) -> None:
     raise ConfigError(f"{name}: line {line}: invalid value at {where!r}: {_describe(error)}")
 
 
-# How each JSON Schema type reads in a YAML config, for error messages.
+# The words for each JSON Schema type in a YAML config, for error messages.
 _YAML_TYPE_NAMES = {
     "array": "a list",
     "object": "a mapping of keys to values",
@@ -219,7 +219,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 
 def _shown(value: Any) -> str:
-    """A value as it would appear in the YAML file, cut short when long."""
+    """Return a value as it would appear in the YAML file, cut short when long."""
     text = yaml.safe_dump(value, default_flow_style=True).strip()
     text = text.removesuffix("\n...").strip()
     return text if len(text) <= 60 else text[:57] + "..."

@@ -161,8 +161,8 @@ class Coverage:
 
 
 def registered_classifiers() -> tuple[ReasonClassifier, ...]:
-    """Every classifier the source families and rule modules register when imported, after
-    importing them all, so the result does not depend on what the caller imported before."""
+    """Import every source family and rule module, then return the classifiers they register,
+    so the result does not depend on what the caller imported before."""
     from collectors import family_modules
     from rules import all_rules
 
@@ -219,7 +219,7 @@ def _index_billing_accounts(assets: list[Asset]) -> dict[tuple[str, str], Asset]
 def _asset_of(
     line: SpendLine, by_id: dict[str, Asset], by_account: dict[tuple[str, str], Asset]
 ) -> Asset | None:
-    """The asset a spend line is billed to: its resource, or else the account it is billed in.
+    """Return the asset a spend line is billed to: its resource, or else the account it is billed in.
 
     Some exports name no resource for AI spend (Vertex AI rows carry only the project), so the
     account's asset is the closest thing the line can join.

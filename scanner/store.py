@@ -57,7 +57,7 @@ CREATE INDEX IF NOT EXISTS runs_by_config ON runs (config_path, started_at);
 
 
 def default_store_path() -> Path:
-    """The store used when neither --store, SHADOWMAP_STORE nor history.path names one."""
+    """Return the store path used when neither --store, SHADOWMAP_STORE nor history.path names one."""
     override = os.environ.get("SHADOWMAP_STORE")
     if override:
         return Path(override).expanduser()
@@ -182,7 +182,7 @@ class HistoryStore:
         return reference if reference in matches else matches[0]
 
     def previous_of(self, run_id: str) -> str:
-        """The run of the same config just before `run_id`."""
+        """Return the id of the run of the same config just before `run_id`."""
         row = self._connection.execute("SELECT config_path, started_at FROM runs WHERE id = ?", (run_id,)).fetchone()
         earlier = self._connection.execute(
             "SELECT id FROM runs WHERE config_path IS ? AND (started_at < ? OR (started_at = ? AND id < ?)) "
@@ -231,7 +231,7 @@ class CoverageChange:
 
 @dataclass
 class RunDiff:
-    """What changed between an earlier and a later run."""
+    """The changes between an earlier and a later run."""
 
     before_id: str
     after_id: str
