@@ -1,21 +1,36 @@
 """The coverage figures and sentences the HTML and terminal reports share, read from a JSON result.
 
-Both reports state the same headline for a currency and the same warning when the inventory is
-incomplete, so they are worded once, here.
+Both reports state the same headline, billing period and rounded amounts for a currency, and the
+same warning when the inventory is incomplete, so they are worded and rounded once, here.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from reports.money import DisplaySplit, format_money, format_share, split_for_display
+from reports.money import (
+    DisplaySplit,
+    allocate,
+    allocate_splits,
+    format_money,
+    format_share,
+    round_money,
+    split_for_display,
+)
+
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
 
 
 @dataclass(frozen=True)
 class AmountRow:
-    """One named amount, such as an owner's attributed spend."""
+    """One named amount, such as an owner's attributed spend, rounded as displayed."""
 
     name: str
     amount: Decimal
@@ -24,7 +39,8 @@ class AmountRow:
 
 @dataclass(frozen=True)
 class ReasonRow:
-    """Unattributed spend that ended at one reason, with the sentence that explains the reason."""
+    """Unattributed spend that ended at one reason, rounded as displayed, with the sentence that
+    explains the reason."""
 
     code: str
     sentence: str
@@ -43,13 +59,14 @@ class BreakdownRow:
 
 @dataclass(frozen=True)
 class SourceRow:
-    """One of the largest unattributed sources."""
+    """One of the largest unattributed sources, its amount rounded as displayed."""
 
     provider: str
     account: str | None
     service: str
     resource_id: str | None
     reason: str
+    amount: Decimal
     text: str
     line_count: int
 
@@ -62,6 +79,7 @@ class CurrencyFigures:
     split: DisplaySplit
     share_text: str | None
     headline: str
+    period_text: str | None
     line_count: int
     providers: list[BreakdownRow]
     reasons: list[ReasonRow]
@@ -76,22 +94,26 @@ def currency_figures(result: dict[str, Any]) -> list[CurrencyFigures]:
 
 
 def _figures(block: dict[str, Any]) -> CurrencyFigures:
+    """Round the currency's total once, then allocate every table's rows against the rounded
+    figure the table breaks down, so each table adds up to the headline."""
     currency = block["currency"]
     total = Decimal(block["total"])
     attributed = Decimal(block["attributed"])
     split = split_for_display(total, attributed, currency)
     share_text = format_share(attributed, total)
+    reasons = _reason_rows(block, split.unattributed)
 
     return CurrencyFigures(
         currency=currency,
         split=split,
         share_text=share_text,
         headline=coverage_headline(split, share_text, total),
+        period_text=billing_period_text(block["period"]),
         line_count=block["line_count"],
-        providers=_provider_rows(block["by_provider"], currency),
-        reasons=_reason_rows(block, currency),
-        owners=_ranked_amounts(block["by_owner"], currency),
-        largest_unattributed=[_source_row(source, currency) for source in block["largest_unattributed"]],
+        providers=_provider_rows(block["by_provider"], split),
+        reasons=reasons,
+        owners=_allocated_rows(block["by_owner"], split.attributed, currency),
+        largest_unattributed=_source_rows(block, {row.code: row.amount for row in reasons}),
     )
 
 
@@ -117,43 +139,130 @@ def coverage_headline(split: DisplaySplit, share_text: str | None, total: Decima
     )
 
 
-def _provider_rows(by_provider: dict[str, Any], currency: str) -> list[BreakdownRow]:
-    rows = [
-        BreakdownRow(
-            name=name,
-            split=split_for_display(Decimal(figures["total"]), Decimal(figures["attributed"]), currency),
-            line_count=figures["line_count"],
-        )
-        for name, figures in by_provider.items()
+def billing_period_text(period: dict[str, str | None]) -> str | None:
+    """Write the span a currency's spend covers in words, such as `1–30 November 2026` for one
+    calendar month or `3 Nov 2026 – 28 Nov 2026` for any other span.
+
+    The result's end is exclusive, so the last day written is the day of the last moment before
+    it. Return None when the result states neither end.
+    """
+    start = _utc_time(period["start"])
+    end = _utc_time(period["end"])
+    if start is None and end is None:
+        return None
+    if end is None:
+        return f"{_short_date(start.date())} – unknown end"
+
+    last_day = (end - timedelta(microseconds=1)).date()
+    if start is None:
+        return f"unknown start – {_short_date(last_day)}"
+    if _is_calendar_month(start, end):
+        return f"{start.day}–{last_day.day} {MONTH_NAMES[start.month - 1]} {start.year}"
+    if last_day <= start.date():
+        return _short_date(start.date())
+    return f"{_short_date(start.date())} – {_short_date(last_day)}"
+
+
+def _utc_time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def _is_calendar_month(start: datetime, end: datetime) -> bool:
+    """Tell whether `start` to `end` (exclusive) is exactly one calendar month in UTC."""
+    first_of_month = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if start != first_of_month:
+        return False
+    if start.month == 12:
+        return end == first_of_month.replace(year=start.year + 1, month=1)
+    return end == first_of_month.replace(month=start.month + 1)
+
+
+def _short_date(day: date) -> str:
+    """Write a day as `3 Nov 2026`, with English month names whatever the locale."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1][:3]} {day.year}"
+
+
+def _provider_rows(by_provider: dict[str, Any], split: DisplaySplit) -> list[BreakdownRow]:
+    """Rank providers largest total first, by name on a tie, and allocate the displayed split
+    among them."""
+    ranked = sorted(by_provider.items(), key=lambda item: (-Decimal(item[1]["total"]), item[0]))
+    exact = [(Decimal(figures["attributed"]), Decimal(figures["unattributed"])) for _, figures in ranked]
+    splits = allocate_splits(exact, split) if ranked else []
+    return [
+        BreakdownRow(name=name, split=row_split, line_count=figures["line_count"])
+        for (name, figures), row_split in zip(ranked, splits)
     ]
-    return sorted(rows, key=lambda row: (-row.split.total, row.name))
 
 
-def _reason_rows(block: dict[str, Any], currency: str) -> list[ReasonRow]:
+def _reason_rows(block: dict[str, Any], unattributed: Decimal) -> list[ReasonRow]:
     sentences = block["reasons"]
     return [
         ReasonRow(row.name, sentences.get(row.name, ""), row.amount, row.text)
-        for row in _ranked_amounts(block["by_reason"], currency)
+        for row in _allocated_rows(block["by_reason"], unattributed, block["currency"])
     ]
 
 
-def _ranked_amounts(amounts: dict[str, str], currency: str) -> list[AmountRow]:
-    """Rank named amounts largest first, by name on a tie."""
-    rows = [
-        AmountRow(name, Decimal(amount), format_money(Decimal(amount), currency))
-        for name, amount in amounts.items()
+def _allocated_rows(amounts: dict[str, str], whole: Decimal, currency: str) -> list[AmountRow]:
+    """Rank named amounts largest first, by name on a tie, and round them so that they add up
+    to `whole`, the displayed figure they break down."""
+    if not amounts:
+        return []
+
+    exact = [(name, Decimal(amount)) for name, amount in amounts.items()]
+    ranked = sorted(exact, key=lambda item: (-item[1], item[0]))
+    rounded = allocate([amount for _, amount in ranked], whole, currency)
+    return [
+        AmountRow(name, shown, format_money(shown, currency))
+        for (name, _), shown in zip(ranked, rounded)
     ]
-    return sorted(rows, key=lambda row: (-row.amount, row.name))
 
 
-def _source_row(source: dict[str, Any], currency: str) -> SourceRow:
+def _source_rows(block: dict[str, Any], reason_amounts: dict[str, Decimal]) -> list[SourceRow]:
+    """Round the listed unattributed sources reason by reason, against the reason's displayed
+    amount, so that a source holding all of a reason's spend shows the reason's figure.
+
+    The result lists only the largest sources, so the sources of a reason that are not listed
+    join the allocation as one hidden part: the reason's amount less its listed sources.
+    """
+    currency = block["currency"]
+    sources = block["largest_unattributed"]
+    indexes_by_reason: dict[str, list[int]] = defaultdict(list)
+    for index, source in enumerate(sources):
+        indexes_by_reason[source["reason"]].append(index)
+
+    rounded_by_index: dict[int, Decimal] = {}
+    for reason, indexes in indexes_by_reason.items():
+        amounts = [Decimal(sources[index]["amount"]) for index in indexes]
+        reason_total = block["by_reason"].get(reason)
+        rounded = _round_sources_of_reason(amounts, reason_total, reason_amounts.get(reason), currency)
+        rounded_by_index.update(zip(indexes, rounded))
+
+    return [_source_row(source, rounded_by_index[index], currency) for index, source in enumerate(sources)]
+
+
+def _round_sources_of_reason(
+    amounts: list[Decimal], reason_total: str | None, reason_shown: Decimal | None, currency: str
+) -> list[Decimal]:
+    """Allocate a reason's displayed amount among its listed sources and its unlisted rest, and
+    return the listed sources' share. A reason missing from the result's `by_reason` counts as
+    exactly its listed sources."""
+    listed = sum(amounts, Decimal(0))
+    exact_total = listed if reason_total is None else Decimal(reason_total)
+    whole = round_money(exact_total, currency) if reason_shown is None else reason_shown
+    return allocate([*amounts, exact_total - listed], whole, currency)[: len(amounts)]
+
+
+def _source_row(source: dict[str, Any], amount: Decimal, currency: str) -> SourceRow:
     return SourceRow(
         provider=source["provider"],
         account=source["account"],
         service=source["service"],
         resource_id=source["resource_id"],
         reason=source["reason"],
-        text=format_money(Decimal(source["amount"]), currency),
+        amount=amount,
+        text=format_money(amount, currency),
         line_count=source["line_count"],
     )
 

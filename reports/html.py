@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,11 +76,41 @@ def _page(result: dict[str, Any]) -> dict[str, Any]:
         "top_owners": TOP_OWNERS,
         "severity_order": SEVERITY_ORDER,
         "findings_summary": findings["summary"],
-        "top_findings": active_findings[:TOP_FINDINGS],
+        "top_findings": rank_findings(active_findings)[:TOP_FINDINGS],
         "rule_counts": _rule_counts(result["rules"]),
         "collectors": result["collectors"],
         "shown_skipped_rows": SHOWN_SKIPPED_ROWS,
     }
+
+
+def rank_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Order findings most severe first, then by the amount in their evidence, largest first,
+    then by rule id and subject. Findings with no readable amount come after those with one."""
+    return sorted(findings, key=_finding_rank)
+
+
+def _finding_rank(finding: dict[str, Any]) -> tuple:
+    amount = evidence_amount(finding)
+    return (
+        SEVERITY_ORDER.index(finding["severity"]),
+        amount is None,
+        -amount if amount is not None else Decimal(0),
+        finding["rule_id"],
+        finding["subject"],
+    )
+
+
+def evidence_amount(finding: dict[str, Any]) -> Decimal | None:
+    """Read `evidence["amount"]` as a Decimal, or return None when it is missing or not a finite
+    number. Evidence is free-form, so a rule may store any value there."""
+    value = (finding.get("evidence") or {}).get("amount")
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
 
 
 def _rule_counts(rules: list[dict[str, Any]]) -> dict[str, int]:

@@ -25,8 +25,8 @@ TOP_REASONS = 3
 
 
 def render_summary(result: dict[str, Any], console: Console) -> None:
-    """Print coverage per currency, the top reasons, findings by severity and the collectors
-    that did not see everything."""
+    """Print coverage and billing period per currency, the top reasons, findings by severity
+    and the collectors that did not see everything."""
     for line in summary_lines(result):
         console.print(line, soft_wrap=True)
 
@@ -50,13 +50,15 @@ def summary_lines(result: dict[str, Any]) -> list[Text]:
 
 def currency_lines(figures: CurrencyFigures) -> list[Text]:
     split = figures.split
-    lines = [
-        Text(figures.headline, style="bold"),
+    lines = [Text(figures.headline, style="bold")]
+    if figures.period_text:
+        lines.append(Text(f"  billing period: {figures.period_text}"))
+    lines.append(
         Text(
             f"  attributed {split.attributed_text}, unattributed {split.unattributed_text}, "
             f"total {split.total_text}"
-        ),
-    ]
+        )
+    )
 
     top = figures.reasons[:TOP_REASONS]
     if top:

@@ -269,7 +269,12 @@ def diff(before: str | None, after: str | None, output_format: str, store: Path 
 
     from reports.diff import render_diff
 
-    render_diff(run_diff, Console())
+    render_diff(
+        run_diff,
+        Console(),
+        before_complete=before_result["run"]["complete"],
+        after_complete=after_result["run"]["complete"],
+    )
 
 
 @main.command()

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from collectors.contract import SourceKind
 from reports import load_result
+from reports.coverage_figures import billing_period_text, currency_figures
 from reports.html import render_html, write_html
 from reports.json_report import build_result, dumps_result, load_schema, reason_sentence, write_json
 from reports.terminal import render_summary
@@ -616,6 +617,7 @@ def test_summary_lines_for_small_run():
     assert summary_text(build_result(run)).splitlines() == [
         "Incomplete inventory: 1 partial of 1 collector, so figures cover only what was seen.",
         "59.9% of USD 200.50 AI spend is attributed.",
+        "  billing period: 1 Feb 2025",
         "  attributed USD 120.00, unattributed USD 80.50, total USD 200.50",
         "  top reasons: untagged USD 60.00, no_owner_tag USD 20.00, owner_tag_empty USD 0.50",
         "Findings: 1 high, 1 medium",
@@ -626,11 +628,17 @@ def test_summary_lines_for_small_run():
 
 def test_summary_lists_three_reasons_at_most():
     result = round_trip(build_result(estate_run()))
-    result["coverage"]["USD"]["by_reason"]["agent"] = "0.01"
+    usd = result["coverage"]["USD"]
+    usd["by_reason"]["agent"] = "0.01"
+    usd["unattributed"] = "4543.215"
+    usd["total"] = "12345.680"
 
     text = summary_text(result)
 
-    assert "  top reasons: untagged USD 3,000.00, no_owner_tag USD 1,000.00, owner_tag_empty USD 543.21\n" in text
+    # The attributed part takes the tied half cent of the split, so the reasons add up to
+    # USD 4,543.21 and owner_tag_empty (543.205) is rounded down.
+    assert "  attributed USD 7,802.47, unattributed USD 4,543.21, total USD 12,345.68\n" in text
+    assert "  top reasons: untagged USD 3,000.00, no_owner_tag USD 1,000.00, owner_tag_empty USD 543.20\n" in text
     assert "agent" not in text
 
 
@@ -668,5 +676,249 @@ def test_html_lists_collector_notes():
     noted = outcome()
     noted.notes.append("The cost report leaves out Priority Tier spend.")
     html = render_html(build_result(audit(estate_lines(), collector_outcome=noted)))
-    assert "What the sources could not show" in html
+    assert "<h3>Notes from the collectors</h3>" in html
+    assert "What the sources could not show" not in html
     assert "<code>focus</code>: The cost report leaves out Priority Tier spend.</li>" in html
+
+
+# One rounded figure per quantity
+
+AOAI_ACCOUNT = (
+    "/subscriptions/7d6e5f4a-3b2c-4d1e-8f9a-0b1c2d3e4f5a/resourcegroups/platform/providers/"
+    "microsoft.cognitiveservices/accounts/larkspur-shared-aoai"
+)
+
+
+def section(html: str, heading: str) -> str:
+    """Return the HTML from a table heading to the end of its table."""
+    start = html.index(f"<h3>{heading}</h3>")
+    return html[start : html.index("</table>", start)]
+
+
+def amount_cells(html: str) -> list[str]:
+    return re.findall(r'<td class="amount">([A-Z]{3} [^<]*)</td>', html)
+
+
+def shown_sum(texts: list[str]) -> Decimal:
+    return sum((Decimal(text[4:].replace(",", "")) for text in texts), Decimal(0))
+
+
+def eur_lines() -> list[SpendLine]:
+    """Spend where each reason rounded on its own would not add up to the headline."""
+    return [
+        spend("4349.8526419411", {"team": "support"}, currency="EUR", provider="azure", resource_id=AOAI_ACCOUNT),
+        spend("999.264", None, currency="EUR", provider="azure", resource_id=AOAI_ACCOUNT),
+        spend(
+            "656.1998580589",
+            {"env": "prod"},
+            currency="EUR",
+            provider="azure",
+            resource_id=f"{AOAI_ACCOUNT}/deployments/gpt-4o-ptu",
+        ),
+    ]
+
+
+def provider_lines() -> list[SpendLine]:
+    """Spend over six providers where each cell rounded on its own breaks the column sums."""
+    split = [
+        ("aws", "claims", "1232.392", "2453.1400"),
+        ("openai", "support", "1217.6540", "779.4850"),
+        ("anthropic", "research", "1020.91700", "491.09980"),
+        ("gcp", "search", "672.3045", "524.4990"),
+        ("cursor", None, None, "120.00"),
+        ("midjourney", None, None, "30.00"),
+    ]
+    lines = []
+    for provider, team, attributed, unattributed in split:
+        if attributed:
+            lines.append(spend(attributed, {"team": team}, provider=provider))
+        lines.append(spend(unattributed, None, provider=provider, resource_id=f"{provider}-shared"))
+    return lines
+
+
+def test_html_reason_rows_add_up_to_headline():
+    html = render_html(build_result(audit(eur_lines())))
+
+    reasons = amount_cells(section(html, "Unattributed spend by reason"))
+    assert split_shown(html) == ("EUR 4,349.85", "EUR 1,655.47", "EUR 6,005.32")
+    assert reasons == ["EUR 999.27", "EUR 656.20"]
+    assert shown_sum(reasons) == Decimal("1655.47")
+
+
+def test_html_source_shows_its_reason_figure():
+    html = render_html(build_result(audit(eur_lines())))
+
+    sources = amount_cells(section(html, "Largest unattributed sources"))
+    assert sources == ["EUR 999.27", "EUR 656.20"]
+
+
+def test_summary_reasons_match_html_figures():
+    text = summary_text(build_result(audit(eur_lines())))
+
+    assert "  attributed EUR 4,349.85, unattributed EUR 1,655.47, total EUR 6,005.32\n" in text
+    assert "  top reasons: untagged EUR 999.27, no_owner_tag EUR 656.20\n" in text
+
+
+def test_html_provider_columns_add_up_to_headline():
+    html = render_html(build_result(audit(provider_lines())))
+
+    rows = re.findall(
+        r'<td>([a-z]+)</td>\s*<td class="amount">([^<]*)</td>\s*<td class="amount">([^<]*)</td>'
+        r'\s*<td class="amount">([^<]*)</td>',
+        section(html, "Spend by provider"),
+    )
+    assert split_shown(html) == ("USD 4,143.27", "USD 4,398.22", "USD 8,541.49")
+    assert rows == [
+        ("aws", "USD 1,232.39", "USD 2,453.14", "USD 3,685.53"),
+        ("openai", "USD 1,217.65", "USD 779.48", "USD 1,997.13"),
+        ("anthropic", "USD 1,020.92", "USD 491.10", "USD 1,512.02"),
+        ("gcp", "USD 672.31", "USD 524.50", "USD 1,196.81"),
+        ("cursor", "USD 0.00", "USD 120.00", "USD 120.00"),
+        ("midjourney", "USD 0.00", "USD 30.00", "USD 30.00"),
+    ]
+    assert shown_sum([row[1] for row in rows]) == Decimal("4143.27")
+    assert shown_sum([row[2] for row in rows]) == Decimal("4398.22")
+    assert shown_sum([row[3] for row in rows]) == Decimal("8541.49")
+
+
+def test_html_owner_rows_add_up_to_attributed():
+    html = render_html(build_result(audit(provider_lines())))
+
+    owners = amount_cells(section(html, "Attributed spend by owner"))
+    assert owners == ["USD 1,232.39", "USD 1,217.65", "USD 1,020.92", "USD 672.31"]
+    assert shown_sum(owners) == Decimal("4143.27")
+
+
+def test_html_sources_add_up_when_all_listed():
+    html = render_html(build_result(audit(provider_lines())))
+
+    sources = amount_cells(section(html, "Largest unattributed sources"))
+    assert sources == ["USD 2,453.14", "USD 779.48", "USD 524.50", "USD 491.10", "USD 120.00", "USD 30.00"]
+    assert shown_sum(sources) == Decimal("4398.22")
+
+
+def test_listed_sources_share_reason_with_unlisted_rest():
+    lines = [spend("0.005", None, resource_id=f"key-{index:02d}") for index in range(12)]
+    lines.append(spend("1.00", {"team": "search"}))
+
+    figures = currency_figures(build_result(audit(lines)))[0]
+
+    assert [row.text for row in figures.reasons] == ["USD 0.06"]
+    assert len(figures.largest_unattributed) == 10
+    assert [row.resource_id for row in figures.largest_unattributed[:5]] == [f"key-{index:02d}" for index in range(5)]
+    assert [row.text for row in figures.largest_unattributed] == ["USD 0.01"] * 5 + ["USD 0.00"] * 5
+
+
+def test_headline_unit_goes_to_larger_remainder():
+    lines = [spend("0.005", {"team": "search"}), spend("0.009")]
+
+    html = render_html(build_result(audit(lines)))
+
+    assert split_shown(html) == ("USD 0.00", "USD 0.01", "USD 0.01")
+
+
+# The billing period
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "shown"),
+    [
+        ("2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", "1–30 November 2026"),
+        ("2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z", "1–31 December 2026"),
+        ("2028-02-01T00:00:00Z", "2028-03-01T00:00:00Z", "1–29 February 2028"),
+        ("2026-11-03T00:00:00Z", "2026-11-29T00:00:00Z", "3 Nov 2026 – 28 Nov 2026"),
+        ("2026-11-03T08:00:00Z", "2026-11-28T17:30:00Z", "3 Nov 2026 – 28 Nov 2026"),
+        ("2026-10-01T00:00:00Z", "2026-12-01T00:00:00Z", "1 Oct 2026 – 30 Nov 2026"),
+        ("2026-11-01T00:00:00Z", "2026-11-30T00:00:00Z", "1 Nov 2026 – 29 Nov 2026"),
+        ("2026-12-30T00:00:00Z", "2027-01-02T00:00:00Z", "30 Dec 2026 – 1 Jan 2027"),
+        ("2026-09-03T00:00:00Z", "2026-09-04T00:00:00Z", "3 Sep 2026"),
+        ("2026-09-03T10:00:00Z", "2026-09-03T10:00:00Z", "3 Sep 2026"),
+        ("2026-11-03T00:00:00Z", None, "3 Nov 2026 – unknown end"),
+        (None, "2026-11-29T00:00:00Z", "unknown start – 28 Nov 2026"),
+        (None, None, None),
+    ],
+)
+def test_billing_period_text(start, end, shown):
+    assert billing_period_text({"start": start, "end": end}) == shown
+
+
+def november_lines() -> list[SpendLine]:
+    lines = [spend("120.00", {"team": "search"}), spend("80.00")]
+    for line in lines:
+        line.period_start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+        line.period_end = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    return lines
+
+
+def test_html_shows_billing_period_under_headline():
+    html = render_html(build_result(audit(november_lines())))
+
+    assert '<p class="period">Billing period: 1–30 November 2026</p>' in html
+    assert html.index('class="headline"') < html.index('class="period"') < html.index('class="split"')
+
+
+def test_summary_shows_billing_period():
+    lines = summary_text(build_result(audit(november_lines()))).splitlines()
+
+    assert lines[:3] == [
+        "60.0% of USD 200.00 AI spend is attributed.",
+        "  billing period: 1–30 November 2026",
+        "  attributed USD 120.00, unattributed USD 80.00, total USD 200.00",
+    ]
+
+
+# Top findings and counts
+
+
+def finding_rows(html: str) -> list[tuple[str, str]]:
+    """Return (rule id, subject) of each row of the top findings table."""
+    row = r'<td><code>([^<]+)</code></td>\s*<td>[^<]*<br><span class="muted">Subject <code>([^<]+)</code>'
+    return re.findall(row, html)
+
+
+def test_html_top_findings_by_severity_then_amount():
+    findings_rule = make_rule(
+        "billing.unattributed_spend",
+        [
+            Violation("line-a", "Line line-a has no owner.", evidence={"amount": Decimal("20.00")}),
+            Violation("line-b", "Line line-b has no owner.", evidence={"amount": Decimal("300.00")}),
+            Violation("line-c", "Line line-c has no owner."),
+            Violation("line-d", "Line line-d has no owner.", evidence={"amount": "n/a"}),
+            Violation(
+                "line-e", "Line line-e has no owner.", severity=Severity.MEDIUM, evidence={"amount": Decimal("5000")}
+            ),
+            Violation("line-f", "Line line-f has no owner.", severity=Severity.CRITICAL),
+        ],
+    )
+    other_rule = make_rule(
+        "aws.bedrock.system-profile-use",
+        [Violation("profile-a", "Profile profile-a is a system profile.", evidence={"amount": Decimal("20.00")})],
+    )
+
+    html = render_html(build_result(audit(estate_lines(), rules=[findings_rule, other_rule])))
+
+    assert finding_rows(html) == [
+        ("billing.unattributed_spend", "line-f"),
+        ("billing.unattributed_spend", "line-b"),
+        ("aws.bedrock.system-profile-use", "profile-a"),
+        ("billing.unattributed_spend", "line-a"),
+        ("billing.unattributed_spend", "line-c"),
+        ("billing.unattributed_spend", "line-d"),
+        ("billing.unattributed_spend", "line-e"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("count", "sentence"),
+    [
+        (11, "1 more active finding not listed here: see the JSON result."),
+        (12, "2 more active findings not listed here: see the JSON result."),
+    ],
+)
+def test_html_counts_unlisted_findings(count, sentence):
+    violations = [Violation(f"line-{index:02d}", "No owner.") for index in range(count)]
+    rule = make_rule("billing.unattributed_spend", violations)
+
+    html = render_html(build_result(audit(estate_lines(), rules=[rule])))
+
+    assert f'<p class="muted">{sentence}</p>' in html
