@@ -163,7 +163,9 @@ class _HeldWarnings(logging.Handler):
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING:
+        # A record marked `live` (a retry in progress) is shown at once, so nobody waits in
+        # silence while a collector backs off.
+        if record.levelno >= logging.WARNING and not getattr(record, "live", False):
             self.records.append(record)
         else:
             self.target.handle(record)

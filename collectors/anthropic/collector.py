@@ -98,6 +98,7 @@ class AnthropicCollector:
             context.progress(reader.scope("usage"), 2, 3)
             costs = reader.read("cost report", "cost_report", self._report_params(("workspace_id", "description")), REPORT)
             context.progress(reader.scope("costs"), 3, 3)
+            reader.finish()
 
         usage = MessagesUsage()
         if usage_listing is not None:
@@ -220,5 +221,6 @@ def record(config: AuditConfig, out_dir: Path, logger: logging.Logger) -> Collec
         outcome = CollectorOutcome(collector=collector.name, source=collector.source.value)
         outcome.errors.append("sources.anthropic reads a snapshot; remove sources.anthropic.snapshot to record the live organisation")
         return outcome
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # No mkdir here: the folder appears with the first page written, so a run that reads
+    # nothing (no admin key, no connection) leaves no empty folder behind.
     return collector.collect(CollectContext(logger=logger)).outcome

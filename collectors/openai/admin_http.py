@@ -2,7 +2,9 @@
 
 One GET with retries on throttling (429) and server errors, honouring Retry-After up to a cap,
 and the errors callers turn into a failed run (a missing or rejected admin key) or into a scope
-they could not see. The admin key is sent in a header and never logged or put in a message.
+they could not see. A connection that cannot be made is retried only briefly, and after that the
+client sends no more requests, because every later one would fail the same way. Each retry is
+logged as a WARNING. The admin key is sent in a header and never logged or put in a message.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import json
 import logging
 import os
 import re
+import socket
+import ssl
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,6 +31,10 @@ from scanner.errors import InputError
 
 # 529 is Anthropic's "overloaded" status. The others are the usual transient server errors.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
+
+# A connection that cannot be made (refused, unknown host, failed TLS handshake, connect timeout)
+# is not a sign of load, so waiting longer rarely helps and these get their own short retry budget.
+CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
 
 # Key-shaped text in a provider's error message is cut out before the message is kept: OpenAI's
 # 401 message quotes the start and end of the key it was given.
@@ -51,6 +60,31 @@ class AdminApiError(PageError):
         super().__init__(reason)
         self.status = status
         self.code = code
+
+
+@dataclass(frozen=True)
+class ConnectFailure:
+    """The reason no connection to an Admin API could be made, and what the user should check."""
+
+    host: str
+    error_name: str
+    problem: str
+    advice: str
+    attempts: int
+
+    def summary(self) -> str:
+        return f"cannot connect to {self.host} ({self.error_name}: {self.problem}) after {self.attempts} attempts"
+
+
+class AdminApiUnreachable(Exception):
+    """No connection to the Admin API could be made, so the client sends no later request either.
+
+    Not a PageError: it ends the whole source, not one scope.
+    """
+
+    def __init__(self, failure: ConnectFailure):
+        super().__init__(failure.summary())
+        self.failure = failure
 
 
 @dataclass(frozen=True)
@@ -81,11 +115,19 @@ class AdminKeyHelp:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to wait before giving a throttled or failing request up."""
+    """How often and how long to wait before giving a request up.
+
+    Throttled (429) and failed (5xx) requests, and requests whose response broke off, get
+    `max_attempts` attempts, waiting Retry-After or `first_backoff_seconds` doubling each time.
+    A connection that cannot be made gets `connect_attempts` attempts, waiting
+    `connect_backoff_seconds` doubling each time. Every wait is capped at `max_wait_seconds`.
+    """
 
     max_attempts: int = 5
     max_wait_seconds: float = 60.0
     first_backoff_seconds: float = 1.0
+    connect_attempts: int = 3
+    connect_backoff_seconds: float = 2.0
 
 
 def read_admin_key(help_text: AdminKeyHelp) -> str:
@@ -123,7 +165,8 @@ def _is_loopback(host: str) -> bool:
 class AdminApiClient:
     """GET requests to one provider's Admin API with its auth headers, retries and backoff.
 
-    `sleep` is injectable so that tests of Retry-After handling do not wait.
+    `sleep` is injectable so that tests of retries do not wait. One client may serve several
+    threads: once a connection could not be made, every thread's next request raises at once.
     """
 
     def __init__(
@@ -136,18 +179,23 @@ class AdminApiClient:
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
         timeout_seconds: float = 30.0,
+        connect_timeout_seconds: float = 10.0,
     ):
         self.key_help = key_help
         self.logger = logger
         self.retry = retry
         self.sleep = sleep
+        self.connect_timeout_seconds = connect_timeout_seconds
         self._http = httpx.Client(
             base_url=base_url,
             headers=headers,
-            timeout=timeout_seconds,
+            timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
             follow_redirects=False,
             trust_env=False,
         )
+        self.host = _host_and_port(self._http.base_url)
+        self._unreachable: ConnectFailure | None = None
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         self._http.close()
@@ -158,22 +206,38 @@ class AdminApiClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def get(self, path: str, params: list[tuple[str, str]]) -> httpx.Response:
+    def get(self, path: str, params: list[tuple[str, str]], label: str | None = None) -> httpx.Response:
         """Return the successful response to GET `path`, retrying throttled and failed attempts.
 
-        Raises AdminKeyError on 401 and 403, and AdminApiError on any other error response or when
-        every attempt failed.
+        `label` names the request in log lines; it defaults to `path`. Raises AdminKeyError on 401
+        and 403, AdminApiUnreachable when no connection could be made by this or an earlier
+        request, and AdminApiError on any other error response or when every attempt failed.
         """
-        provider = self.key_help.provider
-        for attempt in range(1, self.retry.max_attempts + 1):
+        label = label or path
+        connect_failures = 0
+        failures = 0
+        while True:
+            self._raise_if_unreachable()
             try:
                 response = self._http.get(path, params=params)
+            except CONNECT_ERRORS as error:
+                connect_failures += 1
+                if connect_failures >= self.retry.connect_attempts:
+                    raise self._give_up(error, connect_failures) from None
+                wait = self._capped(self.retry.connect_backoff_seconds * 2 ** (connect_failures - 1))
+                problem = f"cannot connect to {self.host} ({type(error).__name__})"
+                self._log_retry(label, problem, wait, connect_failures + 1, self.retry.connect_attempts)
+                self.sleep(wait)
+                continue
             except httpx.TransportError as error:
+                failures += 1
                 problem = f"no response ({type(error).__name__})"
-                if attempt == self.retry.max_attempts:
-                    raise AdminApiError(None, None, f"{problem} after {attempt} attempts; check the network and base_url") from None
-                wait = self._backoff(attempt)
-                self.logger.info("%s: GET %s: %s; retrying in %.1f s (attempt %d of %d)", provider, path, problem, wait, attempt, self.retry.max_attempts)
+                if failures >= self.retry.max_attempts:
+                    raise AdminApiError(
+                        None, None, f"{problem} after {failures} attempts; check the network and sources.{self.key_help.provider}.base_url"
+                    ) from None
+                wait = self._backoff(failures)
+                self._log_retry(label, problem, wait, failures + 1, self.retry.max_attempts)
                 self.sleep(wait)
                 continue
 
@@ -181,27 +245,91 @@ class AdminApiClient:
                 return response
             if response.status_code in (401, 403):
                 raise AdminKeyError(self.key_help.rejected(response.status_code))
+            api_error = _api_error(response)
             if response.status_code not in RETRY_STATUSES:
-                raise _api_error(response)
-            if attempt == self.retry.max_attempts:
-                error = _api_error(response)
-                raise AdminApiError(error.status, error.code, f"{error.reason} after {attempt} attempts; run again later")
-
-            wait = self._wait_before_retry(response, attempt)
-            self.logger.info(
-                "%s: GET %s returned %d; retrying in %.1f s (attempt %d of %d)",
-                provider, path, response.status_code, wait, attempt, self.retry.max_attempts,
-            )
+                raise api_error
+            failures += 1
+            if failures >= self.retry.max_attempts:
+                raise AdminApiError(api_error.status, api_error.code, f"{api_error.reason} after {failures} attempts; run again later")
+            wait = self._wait_before_retry(response, failures)
+            self._log_retry(label, api_error.reason, wait, failures + 1, self.retry.max_attempts)
             self.sleep(wait)
-        raise AssertionError("unreachable: the loop returns or raises on its last attempt")
+
+    def _raise_if_unreachable(self) -> None:
+        with self._lock:
+            failure = self._unreachable
+        if failure is not None:
+            raise AdminApiUnreachable(failure)
+
+    def _give_up(self, error: httpx.TransportError, attempts: int) -> AdminApiUnreachable:
+        """Remember that the Admin API cannot be reached, so that no later request is sent."""
+        problem, advice = _connect_problem(error, self.host, self.key_help.provider, self.connect_timeout_seconds)
+        with self._lock:
+            if self._unreachable is None:
+                self._unreachable = ConnectFailure(self.host, type(error).__name__, problem, advice, attempts)
+            return AdminApiUnreachable(self._unreachable)
+
+    def _log_retry(self, label: str, problem: str, wait: float, next_attempt: int, attempts: int) -> None:
+        """Log one WARNING per retry, marked `live` because the user is waiting for it now."""
+        # NOTE: `shadowmap scan` keeps warnings back until the run ends and drops them when every
+        # source failed; printing records marked `live` at once needs a change in scanner/cli.py.
+        self.logger.warning(
+            "%s: %s: %s; retrying in %s s (attempt %d of %d)",
+            self.key_help.provider, label, problem, _seconds_text(wait), next_attempt, attempts,
+            extra={"live": True},
+        )
 
     def _wait_before_retry(self, response: httpx.Response, attempt: int) -> float:
         asked = _retry_after_seconds(response.headers.get("retry-after"))
-        wait = asked if asked is not None else self._backoff(attempt)
-        return min(max(wait, 0.0), self.retry.max_wait_seconds)
+        return self._capped(asked if asked is not None else self._backoff(attempt))
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.retry.first_backoff_seconds * 2 ** (attempt - 1), self.retry.max_wait_seconds)
+        return self._capped(self.retry.first_backoff_seconds * 2 ** (attempt - 1))
+
+    def _capped(self, wait: float) -> float:
+        return min(max(wait, 0.0), self.retry.max_wait_seconds)
+
+
+def _host_and_port(url: httpx.URL) -> str:
+    """Return the host of `url` as a user would type it, with the port when the URL names one."""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{url.port}" if url.port is not None else host
+
+
+def _connect_problem(error: httpx.TransportError, host: str, provider: str, connect_timeout_seconds: float) -> tuple[str, str]:
+    """Return what went wrong with a connection attempt, in a few words, and what the user should check."""
+    setting = f"sources.{provider}.base_url"
+    if isinstance(error, httpx.ConnectTimeout):
+        return (
+            f"no connection within {_seconds_text(connect_timeout_seconds)} s",
+            f"check that this machine can reach {host} through any firewall on the way, and {setting}",
+        )
+
+    cause = _root_cause(error)
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused", f"check that {setting} names the right host and port, and that the server there is running"
+    if isinstance(cause, socket.gaierror):
+        return "host name not found", f"check the host name in {setting} and the DNS settings of this machine"
+    if isinstance(cause, ssl.SSLError):
+        # httpx verifies against certifi's bundle, not the system store (trust_env is off).
+        return "TLS handshake failed", f"check that {host} serves HTTPS with a certificate from a public certificate authority, and {setting}"
+    return "no connection", f"check the network and {setting}"
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """Return the innermost exception behind `error`: httpx wraps httpcore's, which wraps the OSError."""
+    seen = {id(error)}
+    while True:
+        inner = error.__cause__ or error.__context__
+        if inner is None or id(inner) in seen:
+            return error
+        seen.add(id(inner))
+        error = inner
+
+
+def _seconds_text(seconds: float) -> str:
+    """Format a wait as `2` or `0.5`, without a trailing `.0`."""
+    return f"{seconds:.1f}".removesuffix(".0")
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

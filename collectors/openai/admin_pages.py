@@ -20,7 +20,9 @@ from typing import Any, Callable, Iterator, Protocol
 
 from collectors.openai.admin_http import (
     AdminApiClient,
+    AdminApiUnreachable,
     AdminKeyHelp,
+    ConnectFailure,
     PageError,
     RetryPolicy,
     parse_json,
@@ -106,7 +108,7 @@ class LivePages:
 
     def fetch(self, endpoint: str, params: list[tuple[str, str]], page_number: int) -> dict[str, Any]:
         target = snapshot_path(self.record_to, endpoint, page_number) if self.record_to else None
-        response = self.client.get(f"{self.root}/{endpoint}", params)
+        response = self.client.get(f"{self.root}/{endpoint}", params, label=endpoint)
         try:
             page = parse_json(response.content)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -204,7 +206,11 @@ def read_all(
 
 class ScopeReader:
     """Reads one listing per scope and records the outcome: the scope seen, or the scope not seen
-    with its reason, one INFO or WARNING log line each."""
+    with its reason, one INFO or WARNING log line each.
+
+    Once the Admin API cannot be reached, later reads return None without a request, and
+    `finish` records every scope left unread as one gap with one WARNING line.
+    """
 
     def __init__(self, provider: str, organisation: str, source: PageSource, outcome: CollectorOutcome, logger: logging.Logger):
         self.provider = provider
@@ -212,6 +218,8 @@ class ScopeReader:
         self.source = source
         self.outcome = outcome
         self.logger = logger
+        self.unreachable: ConnectFailure | None = None
+        self.unread: list[str] = []
         self._lock = threading.Lock()
 
     def scope(self, label: str) -> str:
@@ -221,8 +229,18 @@ class ScopeReader:
         """Return the listing (possibly stopped early, which is then a scope gap), or None when
         not even its first page could be read."""
         scope = self.scope(label)
+        with self._lock:
+            if self.unreachable is not None:
+                self.unread.append(label)
+                return None
+
         try:
             listing = read_all(self.source, endpoint, params, paging)
+        except AdminApiUnreachable as error:
+            with self._lock:
+                self.unreachable = self.unreachable or error.failure
+                self.unread.append(label)
+            return None
         except PageError as error:
             self.gap(scope, error.reason)
             return None
@@ -239,6 +257,23 @@ class ScopeReader:
         with self._lock:
             self.outcome.scopes_not_seen.append(ScopeGap(scope, reason))
         self.logger.warning("%s: not fully read: %s", scope, reason)
+
+    def finish(self) -> None:
+        """Record the scopes left unread because the Admin API could not be reached, as one gap
+        named after the organisation. Call it once, after the last read."""
+        if self.unreachable is None:
+            return
+
+        count = len(self.unread)
+        named = ", ".join(self.unread[:3]) + (f" and {count - 3} more" if count > 3 else "")
+        verb = "scope was" if count == 1 else "scopes were"
+        scope = f"{self.provider} {self.organisation}"
+        reason = f"{self.unreachable.summary()}, so {count} {verb} not read ({named}); {self.unreachable.advice}"
+        self.outcome.scopes_not_seen.append(ScopeGap(scope, reason))
+        self.logger.warning("%s: %s", scope, reason)
+
+        if count > 3:
+            self.outcome.notes.append(f"Not read because {self.unreachable.host} could not be reached: {', '.join(self.unread)}.")
 
 
 @contextlib.contextmanager

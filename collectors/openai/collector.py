@@ -94,6 +94,7 @@ class OpenAICollector:
             usage = self._read_usage(reader, pages, context)
             costs = reader.read("costs", "costs", self._report_params(("project_id", "line_item")), REPORT)
             context.progress(reader.scope("costs"), 1, 1)
+            reader.finish()
 
         assets = self._assets(inventory, usage)
         projects = {asset.id: asset for asset in assets if asset.kind == "openai.project"}
@@ -262,6 +263,7 @@ def record(config: AuditConfig, out_dir: Path, logger: logging.Logger) -> Collec
         outcome = CollectorOutcome(collector=collector.name, source=collector.source.value)
         outcome.errors.append("sources.openai reads a snapshot; remove sources.openai.snapshot to record the live organisation")
         return outcome
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # No mkdir here: the folder appears with the first page written, so a run that reads
+    # nothing (no admin key, no connection) leaves no empty folder behind.
     result = collector.collect(CollectContext(logger=logger))
     return result.outcome
