@@ -335,7 +335,7 @@ def _write_config(tmp_path: Path, settings: dict) -> Path:
     return path
 
 
-def test_scan_of_closed_port_prints_one_line(tmp_path, admin_key, runner):
+def test_scan_of_closed_port_shows_retries_then_one_error(tmp_path, admin_key, runner):
     port = closed_port()
     # A zero wait cap keeps the command from sleeping: the CLI cannot be given a recorded sleep.
     config = _write_config(tmp_path, {"base_url": f"http://127.0.0.1:{port}/v1", "max_retry_wait_seconds": 0})
@@ -343,8 +343,13 @@ def test_scan_of_closed_port_prints_one_line(tmp_path, admin_key, runner):
     result = runner.invoke(main, ["scan", "--config", str(config), "--out", str(tmp_path / "out"), "--no-history"])
 
     gap = _gap_of_refused_port(port)
+    retry = f"shadowmap: warning: openai: projects: cannot connect to 127.0.0.1:{port} (ConnectError); retrying in 0 s"
     assert result.exit_code == 2
-    assert result.stderr == f"shadowmap: error: {gap.scope}: {gap.reason}\n"
+    assert result.stderr.splitlines() == [
+        f"{retry} (attempt 2 of 3)",
+        f"{retry} (attempt 3 of 3)",
+        f"shadowmap: error: {gap.scope}: {gap.reason}",
+    ]
     assert TEST_ADMIN_KEY not in result.output
 
 
