@@ -26,7 +26,7 @@ from collectors.aws.catalogue import (
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import Policy
 from scanner.coverage import build_coverage
-from scanner.model import Asset, Inventory, Location, Severity, SpendLine, Tags, decimal_text
+from scanner.model import Asset, Inventory, Location, Severity, SpendLine, Tags, decimal_text, money_text
 
 KIND_WORDS = {
     SYSTEM_PROFILE: "system-defined inference profile",
@@ -161,7 +161,7 @@ def _spend_violations(lines: list[SpendLine], kind: str) -> list[Violation]:
         Violation(
             subject=f"aws:{account}:spend:{resource}",
             message=(
-                f"Account {account} has {decimal_text(amount)} {currency} of Bedrock spend on {short_model_id(resource)} "
+                f"Account {account} has {money_text(amount, currency)} of Bedrock spend on {short_model_id(resource)} "
                 f"{KIND_PHRASES[kind]}, which no tag can attribute."
             ),
             evidence={"source": "spend", "amount": decimal_text(amount), "currency": currency, "resource_id": resource},

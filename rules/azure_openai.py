@@ -17,7 +17,7 @@ from collectors.azure.reasons import resource_group_owner_not_inherited
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import Policy
 from scanner.coverage import build_coverage
-from scanner.model import Asset, Inventory, Severity, SpendLine, Tags, decimal_text
+from scanner.model import Asset, Inventory, Severity, SpendLine, Tags, decimal_text, money_text
 
 
 def _accounts(context: RuleContext) -> list[Asset]:
@@ -123,7 +123,7 @@ def _check_spend_owner(context: RuleContext) -> Iterable[Violation] | None:
             Violation(
                 subject=f"{account_id}:{currency}",
                 message=(
-                    f"Azure AI spend of {decimal_text(amount)} {currency} is billed to account {name}{seen}, "
+                    f"Azure AI spend of {money_text(amount, currency)} is billed to account {name}{seen}, "
                     f"which no owner tag ({', '.join(owner_tags)}) names."
                 ),
                 evidence={"amount": decimal_text(amount), "currency": currency, "in_inventory": account_id in accounts},

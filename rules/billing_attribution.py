@@ -12,7 +12,7 @@ from typing import Iterable
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import Policy
 from scanner.coverage import build_coverage
-from scanner.model import Inventory, Severity, SpendLine, Tags, decimal_text
+from scanner.model import Inventory, Severity, SpendLine, Tags, decimal_text, money_text
 
 
 def _spend_subject(line: SpendLine) -> str:
@@ -48,7 +48,7 @@ def _check_unattributed_spend(context: RuleContext) -> Iterable[Violation] | Non
             Violation(
                 subject=subject,
                 message=(
-                    f"{description} has {currency} {amount:,.2f} of AI spend that reaches no owner "
+                    f"{description} has {money_text(amount, currency)} of AI spend that reaches no owner "
                     f"({', '.join(reason_list)})."
                 ),
                 evidence={

@@ -17,7 +17,7 @@ from collectors.expense.settings import BurstSettings
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import Policy
 from scanner.coverage import build_coverage
-from scanner.model import Asset, Inventory, Severity
+from scanner.model import Asset, Inventory, Severity, money_text
 
 
 def _expense_assets(context: RuleContext) -> list[Asset]:
@@ -48,7 +48,7 @@ def _capitalised(text: str) -> str:
 
 def _amount_text(asset: Asset) -> str:
     amounts = asset.attributes.get("amounts", {})
-    return " and ".join(f"{amount} {currency}" for currency, amount in amounts.items()) or "no amount"
+    return " and ".join(money_text(Decimal(amount), currency) for currency, amount in amounts.items()) or "no amount"
 
 
 def _count_text(count: int) -> str:

@@ -16,7 +16,7 @@ from collectors.gcp.labels import key_problem
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import Policy
 from scanner.coverage import build_coverage
-from scanner.model import Asset, Inventory, Severity, SpendLine, Tags, decimal_text
+from scanner.model import Asset, Inventory, Severity, SpendLine, Tags, decimal_text, money_text
 
 
 def _projects(inventory: Inventory) -> list[Asset]:
@@ -103,7 +103,7 @@ def _check_partner_model_shared_project(context: RuleContext) -> Iterable[Violat
             Violation(
                 subject=f"gcp:{project}:{service}",
                 message=(
-                    f"{service} spend of {decimal_text(amount)} {currency} in GCP project {project} carries no owner label, "
+                    f"{service} spend of {money_text(amount, currency)} in GCP project {project} carries no owner label, "
                     f"and the project is shared by {', '.join(shared_by)}."
                 ),
                 evidence={"amount": decimal_text(amount), "currency": currency, "teams": shared_by},

@@ -11,7 +11,7 @@ import enum
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 
@@ -99,6 +99,13 @@ def decimal_text(value: Decimal) -> str:
     """Write `value` in positional notation with every digit it holds (`1E-7` becomes
     `0.0000001`), the form money takes in every output."""
     return format(value, "f")
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """Write an amount for a sentence a person reads, such as `USD 2,068.74`: rounded half-up to
+    the cent. Reports and evidence keep the exact amount."""
+    cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{currency} {cents:,.2f}"
 
 
 def normalise_tag_key(key: str) -> str:
