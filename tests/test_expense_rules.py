@@ -32,8 +32,8 @@ def messages(rule, context):
 def test_unsanctioned_vendor_message():
     assert messages(UNSANCTIONED_VENDOR, context_for("ramp_transactions.csv")) == [
         "Midjourney charges on the card of Sofia Lindqvist (1 charge, USD 30.00 net) go to an AI vendor that policy.sanctioned_vendors does not list.",
-        "Mistral AI charges on the card of Jonas Weber (1 charge, 18.00 EUR net) go to an AI vendor that policy.sanctioned_vendors does not list.",
-        "Perplexity charges on the card of Sofia Lindqvist (1 charge, 20.00 USD net) go to an AI vendor that policy.sanctioned_vendors does not list.",
+        "Mistral AI charges on the card of Jonas Weber (1 charge, EUR 18.00 net) go to an AI vendor that policy.sanctioned_vendors does not list.",
+        "Perplexity charges on the card of Sofia Lindqvist (1 charge, USD 20.00 net) go to an AI vendor that policy.sanctioned_vendors does not list.",
     ]
 
 
@@ -52,7 +52,7 @@ def test_card_without_cardholder_is_named_by_card():
 def test_auto_recharge_message():
     assert messages(API_CREDIT_ON_CARD, context_for("brex_card_transactions.csv")) == [
         "The card of Priya Raman buys Anthropic API credit (1 charge, USD 100.00 net) for an API account that no managed organisation account or key inventory covers.",
-        "The card of Marco Ruiz buys OpenAI API credit (4 charges, 1 auto-recharge, 80.00 USD net) for an API account that no managed organisation account or key inventory covers.",
+        "The card of Marco Ruiz buys OpenAI API credit (4 charges, 1 auto-recharge, USD 80.00 net) for an API account that no managed organisation account or key inventory covers.",
     ]
 
 
