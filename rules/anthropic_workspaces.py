@@ -14,14 +14,10 @@ from typing import Iterable
 from collectors.anthropic import reasons  # noqa: F401 - registers the coverage reasons the samples use
 from collectors.anthropic.reasons import DEFAULT_WORKSPACE_ID, WORKSPACE_KIND
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
-from rules.openai_projects import spend_by_resource, spend_text
+from rules.openai_projects import check_default_spend, check_without_owner
 from scanner.config import Policy
 from scanner.coverage import build_coverage
-from scanner.model import Asset, Inventory, Severity, SpendLine, decimal_text
-
-
-def _workspaces(context: RuleContext) -> list[Asset]:
-    return sorted(context.inventory.assets_of_kind(WORKSPACE_KIND), key=lambda asset: (asset.scope, asset.id))
+from scanner.model import Asset, Inventory, Severity, SpendLine
 
 
 def _describe(workspace: Asset) -> str:
@@ -30,55 +26,27 @@ def _describe(workspace: Asset) -> str:
     return f"Anthropic workspace {workspace.name or workspace.id} ({workspace.id}) of organisation {workspace.scope}"
 
 
-def _amounts(totals: dict[str, Decimal] | None) -> dict[str, str]:
-    return {currency: decimal_text(amount) for currency, amount in sorted((totals or {}).items())}
-
-
 def _check_default_workspace_spend(context: RuleContext) -> Iterable[Violation] | None:
-    workspaces = _workspaces(context)
-    if not workspaces:
-        return None
-
-    spend = spend_by_resource(context.inventory, "anthropic")
-    violations = []
-    for workspace in workspaces:
-        totals = spend.get(workspace.id.lower())
-        if not workspace.attributes.get("default") or not totals:
-            continue
-        violations.append(
-            Violation(
-                subject=f"anthropic:{workspace.scope}:{workspace.id}",
-                message=(
-                    f"{_describe(workspace)} carries {spend_text(totals)} of spend, which has no workspace ID "
-                    "that could separate it from other teams' spend."
-                ),
-                evidence={"amounts": _amounts(totals), "owner": workspace.attributes.get("owner")},
-            )
-        )
-    return violations
+    return check_default_spend(
+        context,
+        kind=WORKSPACE_KIND,
+        provider="anthropic",
+        message=lambda workspace, spend: (
+            f"{_describe(workspace)} carries {spend} of spend, which has no workspace ID "
+            "that could separate it from other teams' spend."
+        ),
+    )
 
 
 def _check_workspace_without_owner(context: RuleContext) -> Iterable[Violation] | None:
-    workspaces = _workspaces(context)
-    if not workspaces:
-        return None
-
-    spend = spend_by_resource(context.inventory, "anthropic")
-    violations = []
-    for workspace in workspaces:
-        if workspace.attributes.get("default") or workspace.attributes.get("owner") or workspace.attributes.get("archived_at"):
-            continue
-        totals = spend.get(workspace.id.lower())
-        consequence = f"{spend_text(totals)} of its spend reaches no owner" if totals else "it had no spend in the window read"
-        violations.append(
-            Violation(
-                subject=f"anthropic:{workspace.scope}:{workspace.id}",
-                message=f"{_describe(workspace)} has no team in sources.anthropic.workspaces, so {consequence}.",
-                evidence={"amounts": _amounts(totals)},
-                severity=None if totals else Severity.LOW,
-            )
-        )
-    return violations
+    return check_without_owner(
+        context,
+        kind=WORKSPACE_KIND,
+        provider="anthropic",
+        owners_setting="sources.anthropic.workspaces",
+        describe=_describe,
+        is_active=lambda workspace: not workspace.attributes.get("archived_at"),
+    )
 
 
 # Samples: workspaces and cost lines shaped like the Admin API's, as the collector builds them.

@@ -1,7 +1,8 @@
 """Rules over OpenAI projects: spend in the default project, and projects no team owns.
 
 The project is OpenAI's unit of cost attribution: the cost report groups spend by project, and
-the config maps each project to the team that owns it (sources.openai.projects).
+the config maps each project to the team that owns it (sources.openai.projects). Anthropic
+workspaces are judged the same way, so rules/anthropic_workspaces.py calls the checks here.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Iterable
+from typing import Callable, Iterable
 
 from collectors.openai import reasons  # noqa: F401 - registers the coverage reasons the samples use
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
@@ -34,8 +35,73 @@ def spend_text(totals: dict[str, Decimal]) -> str:
     return " and ".join(f"{decimal_text(amount.normalize())} {currency}" for currency, amount in sorted(totals.items()))
 
 
-def _projects(context: RuleContext) -> list[Asset]:
-    return sorted(context.inventory.assets_of_kind(PROJECT), key=lambda asset: (asset.scope, asset.id))
+def amounts_evidence(totals: dict[str, Decimal] | None) -> dict[str, str]:
+    """Return the amounts per currency as decimal text, for a violation's evidence."""
+    return {currency: decimal_text(amount) for currency, amount in sorted((totals or {}).items())}
+
+
+def check_default_spend(
+    context: RuleContext, *, kind: str, provider: str, message: Callable[[Asset, str], str]
+) -> list[Violation] | None:
+    """Report each default project or workspace (assets of `kind`) that spend is billed to.
+    `message` builds the sentence from the asset and its spend text. Returns None, for not
+    applicable, when no asset of `kind` was read."""
+    resources = _of_kind(context, kind)
+    if not resources:
+        return None
+
+    spend = spend_by_resource(context.inventory, provider)
+    violations = []
+    for resource in resources:
+        totals = spend.get(resource.id.lower())
+        if not resource.attributes.get("default") or not totals:
+            continue
+        violations.append(
+            Violation(
+                subject=f"{provider}:{resource.scope}:{resource.id}",
+                message=message(resource, spend_text(totals)),
+                evidence={"amounts": amounts_evidence(totals), "owner": resource.attributes.get("owner")},
+            )
+        )
+    return violations
+
+
+def check_without_owner(
+    context: RuleContext,
+    *,
+    kind: str,
+    provider: str,
+    owners_setting: str,
+    describe: Callable[[Asset], str],
+    is_active: Callable[[Asset], bool],
+) -> list[Violation] | None:
+    """Report each active project or workspace (assets of `kind`) other than the default one that
+    is mapped to no team. One without spend in the window is reported at low severity. Returns
+    None, for not applicable, when no asset of `kind` was read."""
+    resources = _of_kind(context, kind)
+    if not resources:
+        return None
+
+    spend = spend_by_resource(context.inventory, provider)
+    violations = []
+    for resource in resources:
+        if resource.attributes.get("default") or resource.attributes.get("owner") or not is_active(resource):
+            continue
+        totals = spend.get(resource.id.lower())
+        consequence = f"{spend_text(totals)} of its spend reaches no owner" if totals else "it had no spend in the window read"
+        violations.append(
+            Violation(
+                subject=f"{provider}:{resource.scope}:{resource.id}",
+                message=f"{describe(resource)} has no team in {owners_setting}, so {consequence}.",
+                evidence={"amounts": amounts_evidence(totals)},
+                severity=None if totals else Severity.LOW,
+            )
+        )
+    return violations
+
+
+def _of_kind(context: RuleContext, kind: str) -> list[Asset]:
+    return sorted(context.inventory.assets_of_kind(kind), key=lambda asset: (asset.scope, asset.id))
 
 
 def _describe(project: Asset) -> str:
@@ -43,50 +109,26 @@ def _describe(project: Asset) -> str:
 
 
 def _check_default_project_spend(context: RuleContext) -> Iterable[Violation] | None:
-    projects = _projects(context)
-    if not projects:
-        return None
-
-    spend = spend_by_resource(context.inventory, "openai")
-    violations = []
-    for project in projects:
-        totals = spend.get(project.id.lower())
-        if not project.attributes.get("default") or not totals:
-            continue
-        violations.append(
-            Violation(
-                subject=f"openai:{project.scope}:{project.id}",
-                message=(
-                    f"{_describe(project)} is the default project and carries {spend_text(totals)} of spend "
-                    "that no project of its own separates from other teams' spend."
-                ),
-                evidence={"amounts": {currency: decimal_text(amount) for currency, amount in sorted(totals.items())}, "owner": project.attributes.get("owner")},
-            )
-        )
-    return violations
+    return check_default_spend(
+        context,
+        kind=PROJECT,
+        provider="openai",
+        message=lambda project, spend: (
+            f"{_describe(project)} is the default project and carries {spend} of spend "
+            "that no project of its own separates from other teams' spend."
+        ),
+    )
 
 
 def _check_project_without_owner(context: RuleContext) -> Iterable[Violation] | None:
-    projects = _projects(context)
-    if not projects:
-        return None
-
-    spend = spend_by_resource(context.inventory, "openai")
-    violations = []
-    for project in projects:
-        if project.attributes.get("default") or project.attributes.get("owner") or project.attributes.get("status") != "active":
-            continue
-        totals = spend.get(project.id.lower())
-        consequence = f"{spend_text(totals)} of its spend reaches no owner" if totals else "it had no spend in the window read"
-        violations.append(
-            Violation(
-                subject=f"openai:{project.scope}:{project.id}",
-                message=f"{_describe(project)} has no team in sources.openai.projects, so {consequence}.",
-                evidence={"amounts": {currency: decimal_text(amount) for currency, amount in sorted((totals or {}).items())}},
-                severity=None if totals else Severity.LOW,
-            )
-        )
-    return violations
+    return check_without_owner(
+        context,
+        kind=PROJECT,
+        provider="openai",
+        owners_setting="sources.openai.projects",
+        describe=_describe,
+        is_active=lambda project: project.attributes.get("status") == "active",
+    )
 
 
 # Samples: projects and cost lines shaped like the Admin API's, as the collector builds them.

@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import Callable, Iterable
 
 from collectors.openai.key_hints import KeyHint, key_catalogue, prefixes_agree, suffixes_agree
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
@@ -236,34 +236,32 @@ def _check_unknown_keys(context: RuleContext) -> Iterable[Violation] | None:
 
 
 def _check_personal_keys(context: RuleContext) -> Iterable[Violation] | None:
-    matches = match_code_keys(context.inventory)
-    if matches is None:
-        return None
-    return [
-        Violation(
-            _subject(match.secret),
-            f"{_key_text(match.secret)} is {_owner_text(match.candidates[0])}, a person's key in production code rather than a service account's.",
-            _evidence(match),
-            _location(match.secret),
-        )
-        for match in matches
-        if _is_personal_in_production(match)
-    ]
+    return _traced_key_violations(
+        context, personal_in_production=True, consequence=lambda key: "a person's key in production code rather than a service account's"
+    )
 
 
 def _check_traced_keys(context: RuleContext) -> Iterable[Violation] | None:
+    return _traced_key_violations(context, personal_in_production=False, consequence=_rotation_text)
+
+
+def _traced_key_violations(
+    context: RuleContext, *, personal_in_production: bool, consequence: Callable[[Asset], str]
+) -> list[Violation] | None:
+    """Report each key in code that matches exactly one organisation key, either only the personal
+    keys in production code or only the others, naming the key's owner and `consequence`."""
     matches = match_code_keys(context.inventory)
     if matches is None:
         return None
     return [
         Violation(
             _subject(match.secret),
-            f"{_key_text(match.secret)} is {_owner_text(match.candidates[0])}, {_rotation_text(match.candidates[0])}.",
+            f"{_key_text(match.secret)} is {_owner_text(match.candidates[0])}, {consequence(match.candidates[0])}.",
             _evidence(match),
             _location(match.secret),
         )
         for match in matches
-        if len(match.candidates) == 1 and not _is_personal_in_production(match)
+        if len(match.candidates) == 1 and _is_personal_in_production(match) == personal_in_production
     ]
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from collectors.anthropic.reasons import DEFAULT_WORKSPACE_ID, PROVIDER, WORKSPACE_KIND
-from collectors.openai.key_hints import split_hint
+from collectors.openai.key_hints import hint_attributes
 from scanner.model import Asset, SourceRef
 
 OWNER_VIA = "sources.anthropic.workspaces"
@@ -94,10 +94,8 @@ def api_key_asset(key: dict[str, Any], workspaces: dict[str, Asset], location: s
         "created_by_id": creator.get("id"),
         "principal_type": principal.get("type"),
         "principal_id": principal.get("id"),
+        **hint_attributes(PROVIDER, key.get("partial_key_hint")),
     }
-    hint = split_hint(PROVIDER, key.get("partial_key_hint"))
-    if hint:
-        attributes.update(hint.to_attributes())
     if workspace and workspace.attributes.get("owner"):
         attributes["owner"] = workspace.attributes["owner"]
         attributes["owner_via"] = OWNER_VIA

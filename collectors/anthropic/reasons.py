@@ -6,8 +6,8 @@ registered before the coverage graph is built, however the run started.
 
 from __future__ import annotations
 
+from collectors.openai.coverage_reasons import register_reasons
 from scanner.config import Policy
-from scanner.coverage import REASON_CLASSIFIERS, register_reason
 from scanner.model import Asset, SpendLine
 
 PROVIDER = "anthropic"
@@ -37,20 +37,4 @@ def classify(line: SpendLine, asset: Asset | None, policy: Policy) -> str | None
     return "workspace_without_owner"
 
 
-def register() -> None:
-    """Add the reasons and the classifier once, however often this is called."""
-    for code, sentence in REASON_SENTENCES.items():
-        register_reason(code, sentence)
-    # Compared by module and name, so that a reloaded module does not add a second copy.
-    if not any(_same_function(known, classify) for known in REASON_CLASSIFIERS):
-        REASON_CLASSIFIERS.append(classify)
-
-
-def _same_function(first: object, second: object) -> bool:
-    return (getattr(first, "__module__", None), getattr(first, "__qualname__", None)) == (
-        getattr(second, "__module__", None),
-        getattr(second, "__qualname__", None),
-    )
-
-
-register()
+register_reasons(REASON_SENTENCES, classify)

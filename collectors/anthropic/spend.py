@@ -17,11 +17,9 @@ from typing import Any
 
 from collectors.anthropic.organisation import parse_time, workspace_id
 from collectors.anthropic.reasons import PROVIDER, SERVICE
+from collectors.openai.admin_costs import CostGroup, CostLines, grouped_spend_lines
 from collectors.openai.usage_totals import UsageTotals, whole_number
-from scanner.model import Asset, SkippedRow, SourceRef, SpendLine
-
-CATEGORY = "AI and Machine Learning"
-SUBCATEGORY = "Generative AI"
+from scanner.model import Asset, SkippedRow
 
 # Cost report amounts are in the lowest unit of their currency: cents for USD, the only currency
 # the report uses today. Any other currency is skipped rather than guessed.
@@ -31,16 +29,10 @@ MINOR_UNITS = {"USD": Decimal(100)}
 PRIORITY_TIERS = frozenset({"priority", "priority_on_demand"})
 
 
-@dataclass
-class CostLines:
-    lines: list[SpendLine] = field(default_factory=list)
-    skipped: list[SkippedRow] = field(default_factory=list)
-
-
 def cost_lines(buckets: list[dict[str, Any]], organisation: str, workspaces: dict[str, Asset], location: str) -> CostLines:
     """Build one spend line per day, workspace, model and currency, summing the descriptions under it."""
     result = CostLines()
-    groups: dict[tuple, list[Decimal]] = defaultdict(list)
+    groups: dict[CostGroup, list[Decimal]] = defaultdict(list)
     row = 0
     for bucket in buckets:
         start, end = parse_time(bucket.get("starting_at")), parse_time(bucket.get("ending_at"))
@@ -59,30 +51,9 @@ def cost_lines(buckets: list[dict[str, Any]], organisation: str, workspaces: dic
             model = item.get("model") if isinstance(item.get("model"), str) else None
             groups[(start, end, workspace_id(item.get("workspace_id")), model, currency)].append(amount)
 
-    for (start, end, workspace, model, currency), amounts in sorted(groups.items(), key=lambda entry: _order(entry[0])):
-        total = sum(amounts, Decimal(0))
-        if total == 0:
-            continue
-        asset = workspaces.get(workspace)
-        result.lines.append(
-            SpendLine(
-                taggable=False,
-                amount=total,
-                currency=currency,
-                period_start=start,
-                period_end=end,
-                provider=PROVIDER,
-                service=SERVICE,
-                account=organisation,
-                resource_id=workspace,
-                resource_name=asset.name if asset else None,
-                model=model,
-                category=CATEGORY,
-                subcategory=SUBCATEGORY,
-                charge_category="Usage",
-                source=SourceRef(location, row_count=len(amounts)),
-            )
-        )
+    result.lines = grouped_spend_lines(
+        groups, provider=PROVIDER, service=SERVICE, organisation=organisation, resources=workspaces, location=location
+    )
     return result
 
 
@@ -100,11 +71,6 @@ def _amount(amount: Any, currency: Any) -> tuple[Decimal | None, str, str]:
         return None, "", f"the amount {amount!r} is not a finite number"
     code = currency.strip().upper()
     return cents / MINOR_UNITS[code], code, ""
-
-
-def _order(key: tuple) -> tuple:
-    start, end, workspace, model, currency = key
-    return (start, workspace, model or "", currency)
 
 
 @dataclass

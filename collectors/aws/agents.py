@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanner.model import Asset, SourceRef, Tags
+from scanner.model import Asset
 
 from collectors.aws import kinds
-from collectors.aws.bedrock import iso_utc
+from collectors.aws.bedrock import iso_utc, resource_asset
 from collectors.aws.catalogue import classify_model_id
 
 DRAFT = "DRAFT"
@@ -54,24 +54,22 @@ def agent_asset(
         )
 
     models = sorted(set(models_by_version.values()))
-    return Asset(
-        kind=kinds.AGENT,
-        id=agent.get("agentArn") or f"arn:aws:bedrock:{region}:{account}:agent/{agent['agentId']}",
-        provider="aws",
-        scope=account,
-        name=agent.get("agentName"),
-        tags=Tags.from_mapping(tags or {}),
-        attributes={
-            "account": account,
-            "region": region,
-            "agent_id": agent.get("agentId"),
-            "status": agent.get("agentStatus"),
-            "foundation_model": agent.get("foundationModel"),
-            "aliases": alias_records,
-            "models": models,
-            "model_kinds": {model: classify_model_id(model, system_profile_ids) for model in models},
-            "updated_at": iso_utc(agent.get("updatedAt")),
-            "tags_read": tags is not None,
-        },
-        source=SourceRef(f"aws:{account}:{region}:bedrock-agent:GetAgent"),
+    attributes = {
+        "agent_id": agent.get("agentId"),
+        "status": agent.get("agentStatus"),
+        "foundation_model": agent.get("foundationModel"),
+        "aliases": alias_records,
+        "models": models,
+        "model_kinds": {model: classify_model_id(model, system_profile_ids) for model in models},
+        "updated_at": iso_utc(agent.get("updatedAt")),
+    }
+    return resource_asset(
+        kinds.AGENT,
+        agent.get("agentArn") or f"arn:aws:bedrock:{region}:{account}:agent/{agent['agentId']}",
+        agent.get("agentName"),
+        tags,
+        account,
+        region,
+        operation="bedrock-agent:GetAgent",
+        attributes=attributes,
     )

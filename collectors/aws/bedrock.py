@@ -40,13 +40,37 @@ def tags_from_response(response: dict[str, Any]) -> dict[str, str]:
     return {str(item.get("key")): str(item.get("value") or "") for item in raw if item.get("key")}
 
 
+def resource_asset(
+    kind: str,
+    arn: str,
+    name: str | None,
+    tags: dict[str, str] | None,
+    account: str,
+    region: str,
+    *,
+    operation: str,
+    attributes: dict[str, Any],
+) -> Asset:
+    """Build the asset of one tagged Bedrock resource in `account` and `region`. `operation`
+    (`bedrock:ListCustomModels`) is the call the resource was read from, and `tags` is None when
+    they could not be read."""
+    return Asset(
+        kind=kind,
+        id=arn,
+        provider="aws",
+        scope=account,
+        name=name,
+        tags=Tags.from_mapping(tags or {}),
+        attributes={"account": account, "region": region, **attributes, "tags_read": tags is not None},
+        source=SourceRef(f"aws:{account}:{region}:{operation}"),
+    )
+
+
 def application_profile_asset(profile: dict[str, Any], tags: dict[str, str] | None, account: str, region: str) -> Asset:
     """Build an application inference profile asset from GetInferenceProfile (or its
     ListInferenceProfiles summary) and its tags. `tags` is None when they could not be read."""
     models = [model.get("modelArn", "") for model in profile.get("models") or [] if model.get("modelArn")]
     attributes: dict[str, Any] = {
-        "account": account,
-        "region": region,
         "profile_id": profile.get("inferenceProfileId"),
         "status": profile.get("status"),
         "type": profile.get("type"),
@@ -54,83 +78,74 @@ def application_profile_asset(profile: dict[str, Any], tags: dict[str, str] | No
         "model_ids": sorted({short_model_id(model) for model in models}),
         "created_at": iso_utc(profile.get("createdAt")),
         "updated_at": iso_utc(profile.get("updatedAt")),
-        "tags_read": tags is not None,
     }
-    if profile.get("description"):
-        attributes["description"] = profile["description"]
-    return Asset(
-        kind=kinds.APPLICATION_PROFILE,
-        id=profile["inferenceProfileArn"],
-        provider="aws",
-        scope=account,
-        name=profile.get("inferenceProfileName"),
-        tags=Tags.from_mapping(tags or {}),
+    asset = resource_asset(
+        kinds.APPLICATION_PROFILE,
+        profile["inferenceProfileArn"],
+        profile.get("inferenceProfileName"),
+        tags,
+        account,
+        region,
+        operation="bedrock:GetInferenceProfile",
         attributes=attributes,
-        source=SourceRef(f"aws:{account}:{region}:bedrock:GetInferenceProfile"),
     )
+    if profile.get("description"):
+        asset.attributes["description"] = profile["description"]
+    return asset
 
 
 def provisioned_throughput_asset(summary: dict[str, Any], tags: dict[str, str] | None, account: str, region: str) -> Asset:
-    return Asset(
-        kind=kinds.PROVISIONED_THROUGHPUT,
-        id=summary["provisionedModelArn"],
-        provider="aws",
-        scope=account,
-        name=summary.get("provisionedModelName"),
-        tags=Tags.from_mapping(tags or {}),
-        attributes={
-            "account": account,
-            "region": region,
-            "model": summary.get("modelArn"),
-            "foundation_model": summary.get("foundationModelArn"),
-            "model_units": summary.get("modelUnits"),
-            "status": summary.get("status"),
-            "commitment": summary.get("commitmentDuration"),
-            "commitment_expires_at": iso_utc(summary.get("commitmentExpirationTime")),
-            "created_at": iso_utc(summary.get("creationTime")),
-            "tags_read": tags is not None,
-        },
-        source=SourceRef(f"aws:{account}:{region}:bedrock:ListProvisionedModelThroughputs"),
+    attributes = {
+        "model": summary.get("modelArn"),
+        "foundation_model": summary.get("foundationModelArn"),
+        "model_units": summary.get("modelUnits"),
+        "status": summary.get("status"),
+        "commitment": summary.get("commitmentDuration"),
+        "commitment_expires_at": iso_utc(summary.get("commitmentExpirationTime")),
+        "created_at": iso_utc(summary.get("creationTime")),
+    }
+    return resource_asset(
+        kinds.PROVISIONED_THROUGHPUT,
+        summary["provisionedModelArn"],
+        summary.get("provisionedModelName"),
+        tags,
+        account,
+        region,
+        operation="bedrock:ListProvisionedModelThroughputs",
+        attributes=attributes,
     )
 
 
 def custom_model_asset(summary: dict[str, Any], tags: dict[str, str] | None, account: str, region: str) -> Asset:
-    return Asset(
-        kind=kinds.CUSTOM_MODEL,
-        id=summary["modelArn"],
-        provider="aws",
-        scope=account,
-        name=summary.get("modelName"),
-        tags=Tags.from_mapping(tags or {}),
-        attributes={
-            "account": account,
-            "region": region,
-            "base_model": summary.get("baseModelArn"),
-            "customization_type": summary.get("customizationType"),
-            "status": summary.get("modelStatus"),
-            "created_at": iso_utc(summary.get("creationTime")),
-            "tags_read": tags is not None,
-        },
-        source=SourceRef(f"aws:{account}:{region}:bedrock:ListCustomModels"),
+    attributes = {
+        "base_model": summary.get("baseModelArn"),
+        "customization_type": summary.get("customizationType"),
+        "status": summary.get("modelStatus"),
+        "created_at": iso_utc(summary.get("creationTime")),
+    }
+    return resource_asset(
+        kinds.CUSTOM_MODEL,
+        summary["modelArn"],
+        summary.get("modelName"),
+        tags,
+        account,
+        region,
+        operation="bedrock:ListCustomModels",
+        attributes=attributes,
     )
 
 
 def imported_model_asset(summary: dict[str, Any], tags: dict[str, str] | None, account: str, region: str) -> Asset:
-    return Asset(
-        kind=kinds.IMPORTED_MODEL,
-        id=summary["modelArn"],
-        provider="aws",
-        scope=account,
-        name=summary.get("modelName"),
-        tags=Tags.from_mapping(tags or {}),
-        attributes={
-            "account": account,
-            "region": region,
-            "architecture": summary.get("modelArchitecture"),
-            "created_at": iso_utc(summary.get("creationTime")),
-            "tags_read": tags is not None,
-        },
-        source=SourceRef(f"aws:{account}:{region}:bedrock:ListImportedModels"),
+    attributes = {"architecture": summary.get("modelArchitecture"), "created_at": iso_utc(summary.get("creationTime"))}
+    return resource_asset(
+        kinds.IMPORTED_MODEL,
+        summary["modelArn"],
+        summary.get("modelName"),
+        tags,
+        account,
+        region,
+        operation="bedrock:ListImportedModels",
+        attributes=attributes,
     )
 
 

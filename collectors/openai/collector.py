@@ -8,20 +8,17 @@ team the config maps them to, which is how the coverage graph reaches an owner.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
-from collectors.contract import CollectContext, SourceKind
+from collectors.contract import CollectContext
 from collectors.openai import reasons  # noqa: F401 - registers this family's coverage reasons
-from collectors.openai.admin_http import AdminKeyHelp, check_base_url
-from collectors.openai.admin_pages import OPENAI_LIST, REPORT, Listing, PageSource, ScopeReader, open_pages
-from collectors.openai.admin_settings import ReportWindow, report_window, retry_policy
+from collectors.openai.admin_collector import AdminApiCollector, first_location, record_organisation
+from collectors.openai.admin_costs import CostLines
+from collectors.openai.admin_pages import OPENAI_LIST, REPORT, Listing, PageSource, ScopeReader
 from collectors.openai.organisation import (
     ProjectOwners,
     admin_key_asset,
@@ -32,12 +29,8 @@ from collectors.openai.organisation import (
 )
 from collectors.openai.spend import USAGE_GROUPING, UsageByKey, cost_lines
 from scanner.config import AuditConfig
-from scanner.model import Asset, CollectorOutcome, CollectorResult, SourceRef
+from scanner.model import Asset, CollectorOutcome
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_KEY_VARIABLE = "OPENAI_ADMIN_KEY"
-ADMIN_KEYS_PAGE = "https://platform.openai.com/settings/organization/admin-keys"
-ROOT = "/organization"
 LIST_LIMIT = "100"
 # Daily buckets per page: 31 is the most the usage reports allow for 1d buckets.
 BUCKET_LIMIT = "31"
@@ -55,78 +48,35 @@ class OpenAIInventory:
     admin_keys: Listing | None = None
 
 
-class OpenAICollector:
+class OpenAICollector(AdminApiCollector[OpenAIInventory, UsageByKey]):
     """Reads one OpenAI organisation through the Admin API or a snapshot of it."""
 
     name = "openai"
+    label = "OpenAI"
+    default_base_url = "https://api.openai.com/v1"
+    default_key_variable = "OPENAI_ADMIN_KEY"
+    admin_keys_page = "https://platform.openai.com/settings/organization/admin-keys"
+    root = "/organization"
+    costs_endpoint = "costs"
+    resource_kind = reasons.PROJECT_KIND
+    resource_label = "project"
+    owners_setting = "projects"
+    key_kind = "openai.api_key"
 
-    def __init__(
-        self,
-        config: AuditConfig,
-        *,
-        record_to: Path | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        today: date | None = None,
-    ):
-        settings = config.sources["openai"]
-        self.settings = settings
-        self.organisation: str = settings["organisation"]
-        self.snapshot = config.resolve(settings["snapshot"]) if "snapshot" in settings else None
-        self.source = SourceKind.SNAPSHOT if self.snapshot else SourceKind.LIVE
-        self.base_url = check_base_url("openai", settings.get("base_url", DEFAULT_BASE_URL))
-        self.key_help = AdminKeyHelp("openai", settings.get("admin_key_env", DEFAULT_KEY_VARIABLE), ADMIN_KEYS_PAGE)
-        self.window: ReportWindow = report_window("openai", settings, today or datetime.now(timezone.utc).date())
-        self.owners = ProjectOwners(dict(settings.get("projects", {})), settings.get("default_project"))
-        self.concurrency = settings.get("concurrency", DEFAULT_CONCURRENCY)
-        self.record_to = record_to
-        self.sleep = sleep
+    owners: ProjectOwners
 
-    def describe(self) -> str:
-        if self.snapshot:
-            return f"OpenAI organisation {self.organisation} from the snapshot {self.snapshot}"
-        return f"OpenAI organisation {self.organisation} through the Admin API at {self.base_url}, {self.window.days} days from {self.window.start.date()}"
+    def _owner_mapping(self, settings: dict[str, Any]) -> ProjectOwners:
+        return ProjectOwners(dict(settings.get("projects", {})), settings.get("default_project"))
 
-    def collect(self, context: CollectContext) -> CollectorResult:
-        outcome = CollectorOutcome(collector=self.name, source=self.source.value)
-        with self._pages(context.logger) as pages:
-            reader = ScopeReader("openai", self.organisation, pages, outcome, context.logger)
-            inventory = self._read_inventory(reader, context)
-            usage = self._read_usage(reader, pages, context)
-            costs = reader.read("costs", "costs", self._report_params(("project_id", "line_item")), REPORT)
-            context.progress(reader.scope("costs"), 1, 1)
-            reader.finish()
+    def _auth_headers(self, admin_key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {admin_key}"}
 
-        assets = self._assets(inventory, usage)
-        projects = {asset.id: asset for asset in assets if asset.kind == "openai.project"}
-        spend_lines = []
-        if costs is not None:
-            parsed = cost_lines(costs.items, self.organisation, projects, costs.locations[0] if costs.locations else "costs")
-            spend_lines = parsed.lines
-            outcome.skipped_rows.extend(parsed.skipped)
-            outcome.skipped_row_count += len(parsed.skipped)
-        self._add_notes(inventory, usage, assets, outcome)
-        context.logger.info(
-            "openai %s: %d projects, %d API keys, %d spend lines",
-            self.organisation,
-            len(projects),
-            sum(1 for asset in assets if asset.kind == "openai.api_key"),
-            len(spend_lines),
-        )
-        return CollectorResult(outcome, assets, spend_lines)
-
-    def _pages(self, logger: logging.Logger) -> contextlib.AbstractContextManager[PageSource]:
-        return open_pages(
-            family="openai",
-            snapshot=self.snapshot,
-            base_url=self.base_url,
-            root=ROOT,
-            key_help=self.key_help,
-            auth_headers=lambda key: {"Authorization": f"Bearer {key}"},
-            retry=retry_policy(self.settings),
-            logger=logger,
-            sleep=self.sleep,
-            record_to=self.record_to,
-        )
+    def _read(self, reader: ScopeReader, pages: PageSource, context: CollectContext) -> tuple[OpenAIInventory, UsageByKey, Listing | None]:
+        inventory = self._read_inventory(reader, context)
+        usage = self._read_usage(reader, pages, context)
+        costs = reader.read("costs", self.costs_endpoint, self._report_params(("project_id", "line_item")), REPORT)
+        context.progress(reader.scope("costs"), 1, 1)
+        return inventory, usage, costs
 
     def _read_inventory(self, reader: ScopeReader, context: CollectContext) -> OpenAIInventory:
         inventory = OpenAIInventory()
@@ -140,7 +90,8 @@ class OpenAICollector:
             )
             return project_id, keys, accounts
 
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="openai") as pool:
+        concurrency = self.settings.get("concurrency", DEFAULT_CONCURRENCY)
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="openai") as pool:
             for done, (project_id, keys, accounts) in enumerate(pool.map(read_project, project_ids), start=1):
                 inventory.project_keys[project_id] = keys
                 inventory.service_accounts[project_id] = accounts
@@ -179,7 +130,7 @@ class OpenAICollector:
         project_assets = []
         for project in inventory.projects.items if inventory.projects else []:
             if isinstance(project.get("id"), str):
-                asset = project_asset(project, self.organisation, self.owners, _first_location(inventory.projects, "projects"))
+                asset = project_asset(project, self.organisation, self.owners, first_location(inventory.projects, "projects"))
                 if asset.id in usage.projects:
                     asset.attributes["usage"] = usage.projects[asset.id].to_dict()
                 project_assets.append(asset)
@@ -188,7 +139,7 @@ class OpenAICollector:
         for project in project_assets:
             keys = inventory.project_keys.get(project.id)
             for key in keys.items if keys else []:
-                asset = api_key_asset(key, project, _first_location(keys, "api_keys"))
+                asset = api_key_asset(key, project, first_location(keys, "api_keys"))
                 if asset is None:
                     continue
                 if asset.id in usage.keys:
@@ -196,25 +147,28 @@ class OpenAICollector:
                 assets.append(asset)
             accounts = inventory.service_accounts.get(project.id)
             for account in accounts.items if accounts else []:
-                asset = service_account_asset(account, project, _first_location(accounts, "service_accounts"))
+                asset = service_account_asset(account, project, first_location(accounts, "service_accounts"))
                 if asset is not None:
                     assets.append(asset)
 
         for user in inventory.users.items if inventory.users else []:
-            asset = user_asset(user, self.organisation, _first_location(inventory.users, "users"))
+            asset = user_asset(user, self.organisation, first_location(inventory.users, "users"))
             if asset is not None:
                 assets.append(asset)
         for key in inventory.admin_keys.items if inventory.admin_keys else []:
-            asset = admin_key_asset(key, self.organisation, _first_location(inventory.admin_keys, "admin_api_keys"))
+            asset = admin_key_asset(key, self.organisation, first_location(inventory.admin_keys, "admin_api_keys"))
             if asset is not None:
                 assets.append(asset)
 
-        assets.append(self._organisation_asset(inventory))
+        assets.append(self._organisation_asset(self._key_inventory(inventory)))
         return assets
 
-    def _organisation_asset(self, inventory: OpenAIInventory) -> Asset:
-        """Build the organisation asset, which records whether its key inventory is whole. The
-        key-matching rules read it before they call a key unknown."""
+    def _cost_lines(self, buckets: list[dict[str, Any]], resources: dict[str, Asset], location: str) -> CostLines:
+        return cost_lines(buckets, self.organisation, resources, location)
+
+    def _key_inventory(self, inventory: OpenAIInventory) -> dict[str, Any]:
+        """Return the organisation asset's key inventory attributes: whether every project's keys
+        and the admin keys were read whole, and the projects whose keys were not."""
         unread = sorted(project_id for project_id, keys in inventory.project_keys.items() if keys is None or not keys.complete)
         complete = (
             inventory.projects is not None
@@ -223,47 +177,13 @@ class OpenAICollector:
             and inventory.admin_keys is not None
             and inventory.admin_keys.complete
         )
-        return Asset(
-            kind="openai.organization",
-            id=self.organisation,
-            provider="openai",
-            scope=self.organisation,
-            name=self.organisation,
-            attributes={
-                "key_inventory_complete": complete,
-                "projects_with_unread_keys": unread,
-                "source": self.source.value,
-            },
-            source=SourceRef(str(self.snapshot) if self.snapshot else self.base_url),
-        )
+        return {"key_inventory_complete": complete, "projects_with_unread_keys": unread}
 
     def _add_notes(self, inventory: OpenAIInventory, usage: UsageByKey, assets: list[Asset], outcome: CollectorOutcome) -> None:
-        projects = inventory.projects.items if inventory.projects else []
-        for name in self.owners.unknown_names(projects) if inventory.projects and inventory.projects.complete else []:
-            outcome.notes.append(f"sources.openai.projects names {name!r}, which is neither the ID nor the name of a project of {self.organisation}.")
-
-        known_keys = {asset.id for asset in assets if asset.kind == "openai.api_key"}
-        unlisted = sorted(set(usage.keys) - known_keys)
-        if unlisted:
-            outcome.notes.append(
-                f"{len(unlisted)} API keys used in the window are not in the key inventory (deleted since, or in a project not read): "
-                f"{', '.join(unlisted[:5])}{'…' if len(unlisted) > 5 else ''}."
-            )
-
-
-
-def _first_location(listing: Listing | None, fallback: str) -> str:
-    return listing.locations[0] if listing and listing.locations else fallback
+        self._note_unknown_names(inventory.projects, outcome)
+        self._note_unlisted_keys(usage.keys, assets, "deleted since, or in a project not read", outcome)
 
 
 def record(config: AuditConfig, out_dir: Path, logger: logging.Logger) -> CollectorOutcome:
     """Read the organisation live and save every page into `out_dir` as the API returned it."""
-    collector = OpenAICollector(config, record_to=out_dir)
-    if collector.snapshot:
-        outcome = CollectorOutcome(collector=collector.name, source=collector.source.value)
-        outcome.errors.append("sources.openai reads a snapshot; remove sources.openai.snapshot to record the live organisation")
-        return outcome
-    # No mkdir here: the folder appears with the first page written, so a run that reads
-    # nothing (no admin key, no connection) leaves no empty folder behind.
-    result = collector.collect(CollectContext(logger=logger))
-    return result.outcome
+    return record_organisation(OpenAICollector(config, record_to=out_dir), logger)

@@ -68,6 +68,13 @@ def split_hint(provider: str, hint: str | None) -> KeyHint | None:
     return KeyHint(prefix=_known_part(provider, head), suffix=tail[-4:])
 
 
+def hint_attributes(provider: str, hint: str | None) -> dict[str, str]:
+    """Return the `prefix`, `suffix` and `redacted` attributes of a key asset from its provider's
+    hint, or no attributes for a hint that `split_hint` cannot split."""
+    key_hint = split_hint(provider, hint)
+    return key_hint.to_attributes() if key_hint else {}
+
+
 def _known_part(provider: str, head: str) -> str:
     """Return the part of a hint's visible start that is a known prefix: the longest known prefix it
     starts with, or the whole start when it cuts a known prefix short (`sk-admin` of `sk-admin-`).

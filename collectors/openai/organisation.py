@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from collectors.openai.key_hints import split_hint
+from collectors.openai.key_hints import hint_attributes
 from scanner.model import Asset, SourceRef
 
 PROVIDER = "openai"
@@ -54,15 +54,7 @@ def project_asset(project: dict[str, Any], organisation: str, owners: ProjectOwn
     if team:
         attributes["owner"] = team
         attributes["owner_via"] = OWNER_VIA
-    return Asset(
-        kind="openai.project",
-        id=project["id"],
-        provider=PROVIDER,
-        scope=organisation,
-        name=project.get("name"),
-        attributes=attributes,
-        source=SourceRef(location),
-    )
+    return _listed_asset("openai.project", project, organisation, attributes, location)
 
 
 def api_key_asset(key: dict[str, Any], project: Asset, location: str) -> Asset | None:
@@ -75,55 +67,31 @@ def api_key_asset(key: dict[str, Any], project: Asset, location: str) -> Asset |
         "created_at": timestamp_text(key.get("created_at")),
         "last_used_at": timestamp_text(key.get("last_used_at")),
         **principal_attributes(key.get("owner")),
+        **hint_attributes(PROVIDER, key.get("redacted_value")),
     }
-    hint = split_hint(PROVIDER, key.get("redacted_value"))
-    if hint:
-        attributes.update(hint.to_attributes())
     if project.attributes.get("owner"):
         attributes["owner"] = project.attributes["owner"]
         attributes["owner_via"] = OWNER_VIA
-    return Asset(
-        kind="openai.api_key",
-        id=key["id"],
-        provider=PROVIDER,
-        scope=project.id,
-        name=key.get("name"),
-        attributes=attributes,
-        source=SourceRef(location),
-    )
+    return _listed_asset("openai.api_key", key, project.id, attributes, location)
 
 
 def service_account_asset(account: dict[str, Any], project: Asset, location: str) -> Asset | None:
     if not account.get("id"):
         return None
-    return Asset(
-        kind="openai.service_account",
-        id=account["id"],
-        provider=PROVIDER,
-        scope=project.id,
-        name=account.get("name"),
-        attributes={
-            "project_id": project.id,
-            "project_name": project.name,
-            "role": account.get("role"),
-            "created_at": timestamp_text(account.get("created_at")),
-        },
-        source=SourceRef(location),
-    )
+    attributes = {
+        "project_id": project.id,
+        "project_name": project.name,
+        "role": account.get("role"),
+        "created_at": timestamp_text(account.get("created_at")),
+    }
+    return _listed_asset("openai.service_account", account, project.id, attributes, location)
 
 
 def user_asset(user: dict[str, Any], organisation: str, location: str) -> Asset | None:
     if not user.get("id"):
         return None
-    return Asset(
-        kind="openai.user",
-        id=user["id"],
-        provider=PROVIDER,
-        scope=organisation,
-        name=user.get("name"),
-        attributes={"email": user.get("email"), "role": user.get("role"), "added_at": timestamp_text(user.get("added_at"))},
-        source=SourceRef(location),
-    )
+    attributes = {"email": user.get("email"), "role": user.get("role"), "added_at": timestamp_text(user.get("added_at"))}
+    return _listed_asset("openai.user", user, organisation, attributes, location)
 
 
 def admin_key_asset(key: dict[str, Any], organisation: str, location: str) -> Asset | None:
@@ -134,16 +102,19 @@ def admin_key_asset(key: dict[str, Any], organisation: str, location: str) -> As
         "last_used_at": timestamp_text(key.get("last_used_at")),
         "expires_at": timestamp_text(key.get("expires_at")),
         **principal_attributes(key.get("owner")),
+        **hint_attributes(PROVIDER, key.get("redacted_value")),
     }
-    hint = split_hint(PROVIDER, key.get("redacted_value"))
-    if hint:
-        attributes.update(hint.to_attributes())
+    return _listed_asset("openai.admin_api_key", key, organisation, attributes, location)
+
+
+def _listed_asset(kind: str, item: dict[str, Any], scope: str, attributes: dict[str, Any], location: str) -> Asset:
+    """Build the asset of one item of an Admin API listing, which carries its `id` and `name`."""
     return Asset(
-        kind="openai.admin_api_key",
-        id=key["id"],
+        kind=kind,
+        id=item["id"],
         provider=PROVIDER,
-        scope=organisation,
-        name=key.get("name"),
+        scope=scope,
+        name=item.get("name"),
         attributes=attributes,
         source=SourceRef(location),
     )

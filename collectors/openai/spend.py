@@ -14,13 +14,11 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from collectors.openai.admin_costs import CostGroup, CostLines, grouped_spend_lines
 from collectors.openai.organisation import PROVIDER, timestamp
 from collectors.openai.reasons import SERVICE
 from collectors.openai.usage_totals import UsageTotals, whole_number
-from scanner.model import Asset, SkippedRow, SourceRef, SpendLine
-
-CATEGORY = "AI and Machine Learning"
-SUBCATEGORY = "Generative AI"
+from scanner.model import Asset, SkippedRow
 
 # A cost line item names its model before a comma ("gpt-4o-2024-08-06, input"). Line items of
 # tools ("web search tool calls") or of products with spaces in their name carry no model.
@@ -39,14 +37,6 @@ USAGE_GROUPING = {
 }
 
 
-@dataclass
-class CostLines:
-    """Spend lines from the cost buckets, and the results that could not be read."""
-
-    lines: list[SpendLine] = field(default_factory=list)
-    skipped: list[SkippedRow] = field(default_factory=list)
-
-
 def model_of_line_item(line_item: Any) -> str | None:
     if not isinstance(line_item, str):
         return None
@@ -57,7 +47,7 @@ def model_of_line_item(line_item: Any) -> str | None:
 def cost_lines(buckets: list[dict[str, Any]], organisation: str, projects: dict[str, Asset], location: str) -> CostLines:
     """Build one spend line per day, project, model and currency, summing the line items under it."""
     result = CostLines()
-    groups: dict[tuple, list[Decimal]] = defaultdict(list)
+    groups: dict[CostGroup, list[Decimal]] = defaultdict(list)
     row = 0
     for bucket in buckets:
         start, end = timestamp(bucket.get("start_time")), timestamp(bucket.get("end_time"))
@@ -73,30 +63,9 @@ def cost_lines(buckets: list[dict[str, Any]], organisation: str, projects: dict[
             key = (start, end, item.get("project_id"), model_of_line_item(item.get("line_item")), currency)
             groups[key].append(amount)
 
-    for (start, end, project_id, model, currency), amounts in sorted(groups.items(), key=_group_order):
-        total = sum(amounts, Decimal(0))
-        if total == 0:
-            continue
-        project = projects.get(project_id) if project_id else None
-        result.lines.append(
-            SpendLine(
-                taggable=False,
-                amount=total,
-                currency=currency,
-                period_start=start,
-                period_end=end,
-                provider=PROVIDER,
-                service=SERVICE,
-                account=organisation,
-                resource_id=project_id,
-                resource_name=project.name if project else None,
-                model=model,
-                category=CATEGORY,
-                subcategory=SUBCATEGORY,
-                charge_category="Usage",
-                source=SourceRef(location, row_count=len(amounts)),
-            )
-        )
+    result.lines = grouped_spend_lines(
+        groups, provider=PROVIDER, service=SERVICE, organisation=organisation, resources=projects, location=location
+    )
     return result
 
 
@@ -113,11 +82,6 @@ def _amount(amount: Any) -> tuple[Decimal | None, str]:
     if not number.is_finite():
         return None, ""
     return number, amount["currency"].strip().upper()
-
-
-def _group_order(entry: tuple[tuple, list[Decimal]]) -> tuple:
-    start, end, project_id, model, currency = entry[0]
-    return (start, project_id or "", model or "", currency)
 
 
 @dataclass
