@@ -18,6 +18,9 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
 
+# Rules about keys in code are security findings; every other code rule is about cost attribution.
+SECRET_RULES = frozenset({"code.ai-key-exposed", "code.ai-admin-key-exposed"})
+
 
 def build_sarif(result: dict[str, Any]) -> dict[str, Any]:
     """Build the SARIF log of a JSON result: one run, its rules and its located findings."""
@@ -60,8 +63,16 @@ def _rule(rule_id: str, rule: dict[str, Any] | None) -> dict[str, Any]:
         "fullDescription": {"text": rule["checks"]},
         "help": {"text": f"{rule['why']}\n\nRemediation: {rule['remediation']}\n\nLimits: {rule['limits']}"},
         "defaultConfiguration": {"level": LEVELS[rule["severity"]]},
-        "properties": {"security-severity": SECURITY_SEVERITY[rule["severity"]], "tags": ["security", "secret", "ai"]},
+        "properties": _rule_properties(rule_id, rule["severity"]),
     }
+
+
+def _rule_properties(rule_id: str, severity: str) -> dict[str, Any]:
+    """Tag key rules as security alerts with a `security-severity`. Attribution findings are not
+    security alerts, so they carry neither, and code-scanning UIs rank them by `level`."""
+    if rule_id in SECRET_RULES:
+        return {"security-severity": SECURITY_SEVERITY[severity], "tags": ["security", "secret", "ai"]}
+    return {"tags": ["ai", "cost-attribution"]}
 
 
 def _result(item: dict[str, Any], rule_index: int) -> dict[str, Any]:
@@ -92,7 +103,7 @@ def _result(item: dict[str, Any], rule_index: int) -> dict[str, Any]:
 
 def _evidence_properties(evidence: dict[str, Any]) -> dict[str, Any]:
     """Pick the evidence fields a reviewer needs beside the message. Evidence is redacted already."""
-    keep = ("provider", "key_type", "redacted", "fingerprint", "commit", "repository")
+    keep = ("provider", "key_type", "redacted", "fingerprint", "commit", "repository", "sdk", "operation", "model_id", "host")
     return {name: evidence[name] for name in keep if name in evidence}
 
 

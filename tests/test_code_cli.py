@@ -110,7 +110,7 @@ def test_json_report_holds_code_secret_assets(runner, planted, tmp_path):
     result = invoke(runner, "code", "repo", "--format", "json", "--output", str(out), "--fail-on", "none")
     assert result.exit_code == 0
     report = json.loads(out.read_text())
-    assets = report["inventory"]["assets"]
+    assets = [asset for asset in report["inventory"]["assets"] if asset["kind"] == "code.secret"]
     assert sorted(asset["attributes"]["key_type"] for asset in assets) == ["admin", "project", "project"]
     admin = next(asset for asset in assets if asset["attributes"]["key_type"] == "admin")
     assert admin["kind"] == "code.secret"
@@ -261,7 +261,7 @@ def test_no_planted_key_appears_in_any_output(runner, tmp_path, caplog):
 
     outputs = []
     caplog.set_level(logging.DEBUG)
-    for output_format in ("text", "json", "sarif", "baseline"):
+    for output_format in ("text", "json", "sarif", "cyclonedx", "baseline"):
         target = tmp_path / f"report.{output_format}"
         result = runner.invoke(main, ["code", "leaky", "--format", output_format, "--output", str(target), "--verbose", "--debug"])
         outputs += [result.stdout, result.stderr, target.read_text()]

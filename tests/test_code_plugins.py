@@ -15,7 +15,7 @@ from collectors.code.keyformats import load_catalogue, shannon_entropy
 from collectors.code.pipeline import FileScanner, ScanOptions, SourceFile
 from collectors.code.plugins import PLUGINS, fake_part
 
-SCANNER = FileScanner(ScanOptions())
+SCANNER = FileScanner(ScanOptions(analysers=("keys",)))
 POSITIVES = [(plugin, sample) for plugin in PLUGINS for sample in plugin.positive_samples]
 NEGATIVES = [(plugin, sample) for plugin in PLUGINS for sample in plugin.negative_samples]
 KEY_TYPES = {"user", "project", "service_account", "admin", "unknown"}

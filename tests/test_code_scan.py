@@ -14,6 +14,10 @@ from collectors.code.plugins import BASE62, URL_SAFE, fake_part
 from collectors.code.walk import WalkSettings, walk_target
 
 
+# These tests are about walking and reading; only the key analyser runs.
+KEYS_ONLY = ScanOptions(analysers=("keys",))
+
+
 def openai_key(seed: str) -> str:
     return "sk-" + "proj-" + fake_part(100, URL_SAFE, seed)
 
@@ -24,7 +28,7 @@ def groq_key(seed: str) -> str:
 
 def scan_tree(root: Path, settings: WalkSettings | None = None, options: ScanOptions | None = None):
     walked = walk_target(root, "repo", "", settings or WalkSettings())
-    result = scan_sources(walked.sources, options or ScanOptions())
+    result = scan_sources(walked.sources, options or KEYS_ONLY)
     result.problems[:0] = walked.problems
     return walked, result
 
@@ -127,7 +131,7 @@ def test_unreadable_file_is_reported_and_skipped(tmp_path):
             SourceFile("repo", "folder", location=str(tmp_path)),
             SourceFile("repo", "ok.py", content=f'K = "{openai_key("ok")}"\n'.encode()),
         ]
-        result = FileScanner(ScanOptions()).scan(sources)
+        result = FileScanner(KEYS_ONLY).scan(sources)
     finally:
         server.close()
     assert [o.path for o in result.occurrences] == ["ok.py"]
@@ -145,7 +149,7 @@ def test_fifty_megabyte_line_is_reported_and_skipped(tmp_path):
     assert default.occurrences == []
     assert default.problems[0].reason.startswith("50.0 MiB is larger than the 20 MiB limit; skipped")
 
-    _, raised = scan_tree(tmp_path, options=ScanOptions(max_file_bytes=64 * 1024 * 1024))
+    _, raised = scan_tree(tmp_path, options=ScanOptions(max_file_bytes=64 * 1024 * 1024, analysers=("keys",)))
     assert [o.line for o in raised.occurrences] == [2]
     assert raised.problems[0].reason.startswith("1 line(s) longer than 1000000 characters were not scanned")
 
@@ -173,8 +177,8 @@ def test_process_pool_finds_what_one_process_finds(tmp_path):
         body = f'K = "{openai_key(f"pool{index}")}"\n' if index % 50 == 0 else "print('nothing here')\n"
         (tmp_path / f"module_{index:03}.py").write_text(body)
     walked = walk_target(tmp_path, "repo", "", WalkSettings())
-    pooled = scan_sources(walked.sources, ScanOptions(workers=2))
-    single = scan_sources(walked.sources, ScanOptions(workers=1))
+    pooled = scan_sources(walked.sources, ScanOptions(workers=2, analysers=("keys",)))
+    single = scan_sources(walked.sources, ScanOptions(workers=1, analysers=("keys",)))
     assert sorted(o.path for o in pooled.occurrences) == sorted(o.path for o in single.occurrences)
     assert len(pooled.occurrences) == 6
     assert pooled.stats.files == 260
@@ -189,4 +193,4 @@ def test_process_pool_finds_what_one_process_finds(tmp_path):
     'digest = "' + fake_part(64, "0123456789abcdef", "sha") + '"',
 ])
 def test_non_secrets_are_not_found(line):
-    assert FileScanner(ScanOptions()).scan([SourceFile("repo", "x.py", content=line.encode())]).occurrences == []
+    assert FileScanner(KEYS_ONLY).scan([SourceFile("repo", "x.py", content=line.encode())]).occurrences == []

@@ -1,4 +1,5 @@
-"""Code: AI keys in local working trees, git history and GitHub organisations.
+"""Code: AI keys, AI SDK calls and the AI inventory of local working trees, git history and
+GitHub organisations.
 
 This package stays light because the CLI imports it at start-up: the collector, the scanner and
 PyGithub are imported only when a collector is built or a command runs.

@@ -26,6 +26,10 @@ from scanner.model import CollectorResult, OutcomeStatus, Severity
 EXIT_FINDINGS = 1
 EXIT_INPUT_ERROR = 2
 
+# Rules of other families that judge `code.ai_call` assets: the Bedrock modelId of a call in code
+# is judged by the same rules as the modelId in invocation logs and bills.
+CODE_CALL_RULES = ("aws.bedrock.system-profile-use", "aws.bedrock.foundation-model-use")
+
 
 def run_code_check(
     paths: tuple[Path, ...],
@@ -79,8 +83,8 @@ def _check(
         paths = tuple(config.resolve(text) for text in settings.paths) or (Path("."),)
 
     scopes = [_scope(path, settings, diff_base, history_range) for path in paths]
-    collector = CodeCollector(settings, scopes, description=f"AI keys in {', '.join(map(str, paths))}")
-    code_rules = [rule for rule in all_rules() if rule.id.startswith("code.")]
+    collector = CodeCollector(settings, scopes, description=f"AI keys, calls and inventory in {', '.join(map(str, paths))}")
+    code_rules = [rule for rule in all_rules() if rule.id.startswith("code.") or rule.id in CODE_CALL_RULES]
     # The collector runs here, on the main thread, so its process pool can fork (see
     # collectors/code/pipeline.py); the engine then judges the result it returned.
     with _hold_warnings() as held:
@@ -224,6 +228,10 @@ def _render(run, collector: CodeCollector, output_format: str) -> str:
         from reports.sarif import render_sarif
 
         return render_sarif(result)
+    if output_format == "cyclonedx":
+        from reports.cyclonedx import render_cyclonedx
+
+        return render_cyclonedx(result)
     return _render_text(run, collector)
 
 
@@ -235,7 +243,10 @@ def _render_text(run, collector: CodeCollector) -> str:
         where = f"{finding.location.path}:{finding.location.line}:{finding.location.column}" if finding.location else finding.subject
         commit = f" (commit {evidence['commit'][:12]})" if evidence.get("commit") else ""
         suppressed = " [suppressed]" if finding.suppression else ""
-        lines.append(f"{where}: {finding.severity.label}: {evidence.get('label')} {evidence.get('redacted')}{commit} [{finding.rule_id}]{suppressed}")
+        if "redacted" in evidence:
+            lines.append(f"{where}: {finding.severity.label}: {evidence.get('label')} {evidence.get('redacted')}{commit} [{finding.rule_id}]{suppressed}")
+        else:
+            lines.append(f"{where}: {finding.severity.label}: {finding.message}{commit} [{finding.rule_id}]{suppressed}")
 
     counts: dict[str, int] = {}
     for finding in run.findings:

@@ -1,9 +1,12 @@
-"""The code collector: AI keys in local trees and GitHub organisations, as `code.secret` assets.
+"""The code collector: AI keys, AI SDK calls and the AI inventory of local trees and GitHub
+organisations, as assets.
 
-Keys in code carry no spend. Each key occurrence becomes one asset whose id is
-`<fingerprint>:<path>:<line>`; the code rules (rules/code_secrets.py) turn the assets into
-findings. `shadowmap code` runs this same collector over the paths, diff or history range it is
-given.
+Code carries no spend. Each key occurrence becomes a `code.secret` asset whose id is
+`<fingerprint>:<path>:<line>`; each AI SDK call a `code.ai_call` asset whose id is
+`<path>:<line>:<column>:<provider>`; each package, Terraform resource, .env setting, MCP server
+and AI notebook an inventory asset (collectors/code/inventory.py). The code rules
+(rules/code_*.py) turn the assets into findings. `shadowmap code` runs this same collector over
+the paths, diff or history range it is given.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from collectors.code.baseline import Baseline
+from collectors.code.calls import CallOccurrence, apply_env_endpoints, call_asset
 from collectors.code.github import ScopeUnavailable, list_live, list_snapshot, tarball_sources
+from collectors.code.inventory import AI_SETTING, InventoryOccurrence, inventory_asset
 from collectors.code.keys import KeyOccurrence
 from collectors.code.pipeline import Problem, ScanResult, ScanStats, SourceFile, scan_sources
+from collectors.code.sdks import load_catalogue, normalise_gateways
 from collectors.code.settings import CodeSettings
+from collectors.code.terraform import merge_default_tags
 from collectors.code.walk import walk_target
 from collectors.contract import CollectContext, SourceKind
 from scanner.model import Asset, CollectorOutcome, CollectorResult, ScopeGap, SkippedRow, SourceRef
@@ -42,7 +49,7 @@ class Scope:
 
 
 class CodeCollector:
-    """Scans scopes for AI keys and returns one `code.secret` asset per key occurrence."""
+    """Scans scopes for AI keys, AI SDK calls and AI inventory, and returns them as assets."""
 
     name = "code"
 
@@ -52,6 +59,8 @@ class CodeCollector:
         self.source = SourceKind.SNAPSHOT if settings.snapshot else SourceKind.LIVE
         self._description = description
         self.occurrences: list[KeyOccurrence] = []
+        self.calls: list[CallOccurrence] = []
+        self.inventory: list[InventoryOccurrence] = []
         self.stats = ScanStats()
 
     def describe(self) -> str:
@@ -61,7 +70,7 @@ class CodeCollector:
         if self.settings.organisations:
             where = f"snapshot {self.settings.snapshot}" if self.settings.snapshot else "the GitHub API"
             parts.append(f"{len(self.settings.organisations)} GitHub organisations from {where}")
-        return "AI keys in " + " and ".join(parts)
+        return "AI keys, calls and inventory in " + " and ".join(parts)
 
     def collect(self, context: CollectContext) -> CollectorResult:
         outcome = CollectorOutcome(collector=self.name, source=self.source.value)
@@ -91,21 +100,27 @@ class CodeCollector:
                 silenced += len(occurrences) - len(kept)
                 occurrences = kept
 
+            calls, inventory = self._calls_and_inventory(result)
             self.occurrences.extend(occurrences)
+            self.calls.extend(calls)
+            self.inventory.extend(inventory)
             self.stats.add(result.stats)
             logged = self._record_problems(result, outcome, context, logged)
             if sources or not result.problems:
                 outcome.scopes_seen.append(scope.name)
             else:
                 outcome.scopes_not_seen.append(ScopeGap(scope.name, result.problems[0].reason))
-            for occurrence in occurrences:
-                asset = occurrence_asset(occurrence, scope.repository)
+            scope_assets = [occurrence_asset(occurrence, scope.repository) for occurrence in occurrences]
+            scope_assets += [call_asset(call, scope.repository) for call in calls]
+            scope_assets += [inventory_asset(item, scope.repository) for item in inventory]
+            for asset in scope_assets:
                 if asset.id not in seen_ids:
                     seen_ids.add(asset.id)
                     assets.append(asset)
             context.logger.info(
-                "code: %s: %d files read, %d candidates, %d keys, %d skipped",
-                scope.name, result.stats.files, result.stats.candidate_files, len(occurrences), len(result.problems),
+                "code: %s: %d files read, %d candidates, %d keys, %d AI calls, %d inventory items, %d skipped",
+                scope.name, result.stats.files, result.stats.candidate_files, len(occurrences), len(calls), len(inventory),
+                len(result.problems),
             )
             context.progress(scope.name, index, len(scopes))
 
@@ -114,6 +129,16 @@ class CodeCollector:
         if silenced:
             outcome.notes.append(f"{silenced} key occurrences listed in the baseline {self.settings.baseline} were not reported.")
         return CollectorResult(outcome, assets=sorted(assets, key=lambda a: (a.scope, a.attributes["path"], a.attributes["line"], a.attributes["column"])))
+
+    def _calls_and_inventory(self, result: ScanResult) -> tuple[list[CallOccurrence], list[InventoryOccurrence]]:
+        """Split a scope's call and inventory occurrences, join Terraform provider default tags to
+        their resources, and apply `.env` endpoints to calls that use their SDK's default one."""
+        calls = [o for o in result.occurrences if isinstance(o, CallOccurrence)]
+        inventory = merge_default_tags([o for o in result.occurrences if isinstance(o, InventoryOccurrence)])
+        settings = [item for item in inventory if item.kind == AI_SETTING]
+        if settings and calls:
+            calls = apply_env_endpoints(calls, settings, load_catalogue(), normalise_gateways(self.settings.scan.gateways))
+        return calls, inventory
 
     def _record_problems(self, result: ScanResult, outcome: CollectorOutcome, context: CollectContext, logged: int) -> int:
         for problem in result.problems:

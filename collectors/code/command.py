@@ -1,4 +1,4 @@
-"""`shadowmap code`: the pre-merge check for AI keys in code.
+"""`shadowmap code`: the pre-merge check for AI keys and unattributed AI calls in code.
 
 Only click is imported here, because the CLI imports every source family at start-up; the scan
 itself lives in collectors/code/check.py and is imported when the command runs.
@@ -16,8 +16,8 @@ SEVERITY_CHOICES = ["info", "low", "medium", "high", "critical", "none"]
 @click.command("code")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json", "sarif", "baseline"]), default="text", show_default=True,
-    help="text for people, json for the complete result, sarif for code-scanning UIs, baseline for a detect-secrets baseline of what was found.",
+    "--format", "output_format", type=click.Choice(["text", "json", "sarif", "cyclonedx", "baseline"]), default="text", show_default=True,
+    help="text for people, json for the complete result, sarif for code-scanning UIs, cyclonedx for a CycloneDX 1.6 AI-BOM, baseline for a detect-secrets baseline of the keys found.",
 )
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file instead of standard output.")
 @click.option(
@@ -33,7 +33,9 @@ SEVERITY_CHOICES = ["info", "low", "medium", "high", "critical", "none"]
 @click.option("--debug", is_flag=True, help="Log everything and show tracebacks of errors.")
 def code(paths: tuple[Path, ...], output_format: str, output: Path | None, fail_on: str, diff_base: str | None,
          history_range: str | None, baseline: Path | None, config_path: Path | None, quiet: bool, verbose: bool, debug: bool) -> None:
-    """Find AI provider keys in PATHS (default: the current folder).
+    """Find AI provider keys, AI SDK calls that break cost attribution, and the AI inventory
+    (packages, Terraform resources, .env settings, MCP servers) in PATHS (default: the current
+    folder).
 
     Inside a git work tree .gitignore applies; vendored folders and binary files are skipped;
     notebooks are read as they are stored. Exit status: 0 when no finding reaches --fail-on, 1 when

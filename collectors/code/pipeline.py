@@ -8,9 +8,12 @@ batches; small scans run in the calling process because starting workers would c
 the scan.
 
 An analyser is any object with a `name`, its lower-case `literals` and `analyse(document)`
-returning picklable occurrences, registered in `ANALYSERS`. AI keys are one analyser
-(collectors/code/keys.py); AI SDK calls can be another, sharing the walk, the read and the
-prefilter.
+returning picklable occurrences, registered in `ANALYSERS`. It may also define
+`accepts_path(path)`: then only files it accepts are searched for its literals, so the call
+analysers cost nothing on data files. An analyser with no literals runs on every file it accepts
+(manifests, Terraform, .env and MCP files are picked by name). AI keys
+(collectors/code/keys.py), AI SDK calls in Python and JavaScript, and the AI inventory share the
+walk, the read and the prefilter.
 """
 
 from __future__ import annotations
@@ -26,7 +29,15 @@ from typing import Any, Iterable, Iterator, Protocol
 # Analyser name -> "module:class". Each class is built with the ScanOptions in every worker.
 ANALYSERS: dict[str, str] = {
     "keys": "collectors.code.keys:KeyAnalyser",
+    "python-calls": "collectors.code.python_calls:PythonCallAnalyser",
+    "js-calls": "collectors.code.js_calls:JsCallAnalyser",
+    "manifests": "collectors.code.manifests:ManifestAnalyser",
+    "terraform": "collectors.code.terraform:TerraformAnalyser",
+    "ai-config": "collectors.code.ai_config:AIConfigAnalyser",
 }
+
+# Every analyser, in the order they run on a file.
+ALL_ANALYSERS = tuple(ANALYSERS)
 
 # A NUL byte in the first block marks a binary file, as git and grep decide.
 BINARY_SNIFF_BYTES = 8000
@@ -48,8 +59,10 @@ class ScanOptions:
 
     max_file_bytes: int = 20 * MEBIBYTE
     max_line_length: int = 1_000_000
-    analysers: tuple[str, ...] = ("keys",)
+    analysers: tuple[str, ...] = ALL_ANALYSERS
     workers: int | None = None
+    # Gateway host names (`policy.gateways`), so call analysers can tell gateway calls apart.
+    gateways: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,9 +158,25 @@ class FileScanner:
     def __init__(self, options: ScanOptions):
         self.options = options
         self.analysers = build_analysers(options)
+        self.by_path = [analyser for analyser in self.analysers if hasattr(analyser, "accepts_path")]
         self.literals = tuple(
             dict.fromkeys(literal.encode("utf-8") for analyser in self.analysers for literal in analyser.literals)
         )
+        # The literals to search for each set of analysers that accept a file, built on first use.
+        self._literal_sets: dict[tuple[int, ...], tuple[bytes, ...]] = {}
+
+    def _selected(self, path: str) -> list[Analyser]:
+        if not self.by_path:
+            return self.analysers
+        return [a for a in self.analysers if not hasattr(a, "accepts_path") or a.accepts_path(path)]
+
+    def _literals_of(self, analysers: list[Analyser]) -> tuple[bytes, ...]:
+        key = tuple(id(analyser) for analyser in analysers)
+        literals = self._literal_sets.get(key)
+        if literals is None:
+            literals = tuple(dict.fromkeys(literal.encode("utf-8") for analyser in analysers for literal in analyser.literals))
+            self._literal_sets[key] = literals
+        return literals
 
     def scan(self, sources: Iterable[SourceFile]) -> ScanResult:
         result = ScanResult()
@@ -166,9 +195,12 @@ class FileScanner:
             result.stats.binary_files += 1
             return
 
-        lowered = data.lower()
-        hits = frozenset(literal.decode("utf-8") for literal in self.literals if literal in lowered)
-        if not hits:
+        selected = self._selected(source.path)
+        literals = self._literals_of(selected)
+        lowered = data.lower() if literals else b""
+        hits = frozenset(literal.decode("utf-8") for literal in literals if literal in lowered)
+        running = [a for a in selected if not a.literals or hits.intersection(a.literals)]
+        if not running:
             return
         result.stats.candidate_files += 1
 
@@ -182,9 +214,8 @@ class FileScanner:
             text = " " + text[1:]  # keeps columns: the byte-order mark takes one place
 
         document = Document(source, text, hits, lowered)
-        for analyser in self.analysers:
-            if hits.intersection(analyser.literals):
-                result.occurrences.extend(analyser.analyse(document))
+        for analyser in running:
+            result.occurrences.extend(analyser.analyse(document))
         result.problems.extend(document.problems)
 
     def _read(self, source: SourceFile, result: ScanResult) -> bytes | None:
@@ -277,6 +308,6 @@ def _pool_context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["collectors.code.pipeline", "collectors.code.keys"])
+        context.set_forkserver_preload(["collectors.code.pipeline", *(ANALYSERS[name].split(":")[0] for name in ANALYSERS)])
         return context
     return multiprocessing.get_context("spawn")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from collectors.code.github import DEFAULT_API_URL, OrganisationSettings
-from collectors.code.pipeline import MEBIBYTE, ScanOptions
+from collectors.code.pipeline import ALL_ANALYSERS, MEBIBYTE, ScanOptions
 from collectors.code.walk import WalkSettings
 from scanner.config import AuditConfig
 
@@ -30,7 +30,9 @@ class CodeSettings:
 def code_settings(config: AuditConfig | None) -> CodeSettings:
     """Read `sources.code` of a validated config; defaults when there is no config or section."""
     if config is None or "code" not in config.sources:
-        return CodeSettings(base_dir=config.base_dir if config else Path.cwd())
+        if config is None:
+            return CodeSettings()
+        return CodeSettings(base_dir=config.base_dir, scan=ScanOptions(gateways=config.policy.gateways))
     raw: dict[str, Any] = config.sources["code"] or {}
 
     organisations = tuple(
@@ -54,7 +56,9 @@ def code_settings(config: AuditConfig | None) -> CodeSettings:
         scan=ScanOptions(
             max_file_bytes=int(float(raw.get("max_file_mb", defaults.max_file_bytes / MEBIBYTE)) * MEBIBYTE),
             max_line_length=int(raw.get("max_line_length", defaults.max_line_length)),
+            analysers=tuple(name for name in ALL_ANALYSERS if name in raw.get("analysers", ALL_ANALYSERS)),
             workers=raw.get("workers"),
+            gateways=config.policy.gateways,
         ),
         base_dir=config.base_dir,
     )
