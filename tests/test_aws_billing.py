@@ -144,6 +144,69 @@ def test_unreadable_cost_is_counted_not_fatal(tmp_path):
     assert result.outcome.status.value == "partial"
 
 
+def test_unreadable_cost_row_is_named(tmp_path):
+    path = write_csv(tmp_path / "cur.csv", LEGACY_HEADER, [
+        legacy_row("USE1-Claude3Haiku-input-tokens", "0.50"),
+        legacy_row("USE1-Claude3Haiku-input-tokens", "not-a-number"),
+        legacy_row("USE1-Claude3Haiku-output-tokens", "0.25", day="yesterday"),
+        legacy_row("USE1-TimedStorage-ByteHrs", "n/a", product="AmazonS3", name="Amazon Simple Storage Service"),
+    ])
+
+    result = collect_cur(CurExport(str(path)))
+
+    assert [row.to_dict() for row in result.outcome.skipped_rows] == [
+        {"location": str(path), "row": 3, "reason": "lineItem/UnblendedCost value 'not-a-number' is not a number"},
+        {"location": str(path), "row": 4, "reason": "lineItem/UsageStartDate value 'yesterdayT00:00:00Z' is not a date and time"},
+    ]
+    assert result.outcome.skipped_row_count == 2
+    assert result.outcome.notes == [f"{path}: 2 Bedrock rows with an unreadable cost or date were left out"]
+
+
+def test_skipped_rows_named_up_to_100_per_file(tmp_path):
+    rows = [legacy_row("USE1-Claude3Haiku-input-tokens", "n/a") for _ in range(105)]
+    first = write_csv(tmp_path / "cur-1.csv", LEGACY_HEADER, rows)
+    second = write_csv(tmp_path / "cur-2.csv", LEGACY_HEADER, rows[:3])
+
+    result = collect_cur(CurExport(str(tmp_path / "cur-*.csv")))
+
+    named = [(row.location, row.row) for row in result.outcome.skipped_rows]
+    assert result.outcome.skipped_row_count == 108
+    assert named[:100] == [(str(first), line) for line in range(2, 102)]
+    assert named[100:] == [(str(second), 2), (str(second), 3), (str(second), 4)]
+
+
+def test_cost_keeps_the_digits_of_the_export(tmp_path):
+    path = write_csv(tmp_path / "cur.csv", LEGACY_HEADER, [
+        legacy_row("USE1-Claude3Haiku-input-tokens", "12.50"),
+        legacy_row("USE1-Claude3Haiku-output-tokens", "0.1000000000"),
+        legacy_row("USE1-Claude3Haiku-output-tokens", "0.25"),
+        legacy_row("USE1-Claude3Haiku-input-tokens", "3", day="2026-11-03"),
+        legacy_row("USE1-Claude3Haiku-input-tokens", "1.5E-7", day="2026-11-04"),
+        legacy_row("USE1-Claude3Haiku-input-tokens", "0.10", day="2026-11-04"),
+    ])
+
+    lines = collect_cur(CurExport(str(path))).spend_lines
+
+    assert [str(line.amount) for line in lines] == ["12.50", "0.3500000000", "3", "0.10000015"]
+    assert [str(line.quantity) for line in lines] == ["1000", "2000", "1000", "2000"]
+
+
+def test_parquet_skipped_row_is_numbered_from_one(tmp_path):
+    path = tmp_path / "cur2.parquet"
+    connection = duckdb.connect()
+    connection.execute("""
+        COPY (SELECT * FROM (VALUES ('0.003'), ('broken')) AS costs(line_item_unblended_cost)
+              CROSS JOIN (SELECT '111122223333' AS line_item_usage_account_id, 'Usage' AS line_item_line_item_type,
+                     '2026-11-02T00:00:00Z' AS line_item_usage_start_date, 'AmazonBedrock' AS line_item_product_code,
+                     'USD' AS line_item_currency_code, 'USE1-Claude3.5Sonnet-input-tokens' AS line_item_usage_type))
+        TO '""" + str(path) + "' (FORMAT parquet)")
+
+    result = collect_cur(CurExport(str(path)))
+
+    assert [(row.row, row.reason) for row in result.outcome.skipped_rows] == [(2, "line_item_unblended_cost value 'broken' is not a number")]
+    assert [str(line.amount) for line in result.spend_lines] == ["0.003"]
+
+
 def test_missing_column_is_a_gap(tmp_path):
     path = write_csv(tmp_path / "cur.csv", ["lineItem/UsageType", "lineItem/ProductCode"], [["USE1-x-input-tokens", "AmazonBedrock"]])
 
@@ -305,6 +368,19 @@ def test_config_builds_each_collector(tmp_path):
     names = [collector.name for collector in build_collectors(config)]
 
     assert names == ["aws.bedrock", "aws.invocation_logs", "aws.cur"]
+
+
+def test_missing_snapshot_folder_is_named(tmp_path):
+    from scanner.errors import InputError
+
+    config = parse_config(config_text("    snapshot: nowhere\n"), tmp_path / "audit.yaml")
+
+    with pytest.raises(InputError) as raised:
+        build_collectors(config)
+
+    assert str(raised.value) == (
+        f"aws: snapshot folder {tmp_path / 'nowhere'} not found; record one with shadowmap snapshot or fix sources.aws.snapshot"
+    )
 
 
 def test_config_rejects_unknown_key(tmp_path):

@@ -65,3 +65,25 @@ def test_demo_claims_account_passes_enforcement(demo_run):
     assert accounts["111122223333"].attributes["profile_enforcement"] == "deny"
     assert accounts["111122223333"].name == "claims-prod"
     assert accounts["444455556666"].attributes["profile_enforcement"] == "none"
+
+
+def test_snapshot_without_regions_scans_enabled_regions():
+    """The demo snapshot's DescribeRegions enables us-east-1, us-west-2 and eu-central-1 and lists
+    me-south-1 as not opted in; only eu-central-1 was not recorded."""
+    text = (DEMO / "audit.yaml").read_text(encoding="utf-8")
+    if "\n  aws:" not in text:
+        text = text.rstrip("\n") + "\n" + AWS_SOURCE
+    text = text.replace("    regions: [us-east-1, us-west-2]\n", "")
+    config = parse_config(text, DEMO / "audit.yaml")
+    collectors = [collector for collector in build_collectors(config) if collector.name == "aws.bedrock"]
+
+    run = run_audit(config, collectors, rules=[])
+
+    outcome = run.inventory.outcomes[0]
+    assert "regions: [us-east-1, us-west-2]" not in text
+    assert sorted(gap.scope for gap in outcome.scopes_not_seen) == [
+        "111122223333/eu-central-1", "210987654321/eu-central-1", "444455556666/eu-central-1",
+    ]
+    assert {gap.reason for gap in outcome.scopes_not_seen} == {
+        "bedrock ListInferenceProfiles: NotInSnapshot: not in the snapshot; record it again with shadowmap snapshot"
+    }

@@ -330,6 +330,35 @@ def test_opt_in_region_not_enabled_is_a_gap(fake, moto_url):
     assert fake.calls[(CALLER, "me-south-1", "bedrock", "ListInferenceProfiles")] == 0
 
 
+def test_default_regions_are_the_enabled_ones(fake, moto_url, caplog):
+    seed_estate(fake, moto_url)
+    fake.respond("ec2", "DescribeRegions", describe_regions_response({
+        "us-east-1": "opt-in-not-required", "eu-central-1": "opt-in-not-required", "af-south-1": "opted-in",
+        "me-south-1": "not-opted-in", "ap-east-2": "not-opted-in",
+    }))
+
+    with caplog.at_level(logging.INFO, logger="shadowmap.collector.aws.bedrock"):
+        result, _ = collect(estate_settings(fake, accounts=(CLAIMS,), regions=()))
+
+    region_scopes = sorted(scope for scope in result.outcome.scopes_seen if scope.startswith(f"{CLAIMS}/"))
+    assert region_scopes == [f"{CLAIMS}/af-south-1", f"{CLAIMS}/eu-central-1", f"{CLAIMS}/us-east-1"]
+    assert result.outcome.scopes_not_seen == []
+    assert result.outcome.status is OutcomeStatus.OK
+    assert fake.calls[(CLAIMS, "me-south-1", "bedrock", "ListInferenceProfiles")] == 0
+    not_enabled_lines = [record.getMessage() for record in caplog.records if "not enabled" in record.getMessage()]
+    assert not_enabled_lines.count(f"aws.bedrock: {CLAIMS}: 2 regions not enabled in the account, so not scanned: ap-east-2, me-south-1") == 1
+    assert [record.levelname for record in caplog.records if record.levelno >= logging.WARNING] == []
+
+
+def test_named_region_unknown_to_account_is_a_gap(fake, moto_url):
+    seed_estate(fake, moto_url)
+
+    result, _ = collect(estate_settings(fake, accounts=(), regions=("us-east-1", "xx-nowhere-1")))
+
+    reasons = {gap.scope: gap.reason for gap in result.outcome.scopes_not_seen}
+    assert reasons == {f"{CALLER}/xx-nowhere-1": "region unknown to ec2 DescribeRegions in this account; check the region name"}
+
+
 def test_role_that_cannot_be_assumed_is_a_gap(fake, moto_url):
     seed_estate(fake, moto_url)
     fake.fail("sts", "AssumeRole", "AccessDenied", status=403)

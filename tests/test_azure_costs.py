@@ -339,6 +339,24 @@ def test_token_metrics_from_snapshot(tmp_path):
     assert coverage.currencies["EUR"].by_reason["ptu_unallocated"] == Decimal("257")
 
 
+def test_invalid_snapshot_metrics_file_is_named(tmp_path):
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(DATA / "snapshot", snapshot)
+    metrics = next((snapshot / "metrics").rglob("*.json"))
+    metrics.write_text("{not json")
+    config = _config(tmp_path)
+    del config.sources["azure"]["token_metrics"][0]["file"]
+    config.sources["azure"]["snapshot"] = str(snapshot)
+
+    inventory, _ = _run(config)
+    costs = next(outcome for outcome in inventory.outcomes if outcome.collector == "azure.costs")
+
+    assert [gap.reason for gap in costs.scopes_not_seen] == [
+        f"cannot read token metrics: {metrics} is not valid JSON (Expecting property name enclosed in double quotes at line 1, column 2); "
+        "PTU charges of this account stay unallocated"
+    ]
+
+
 def test_malformed_csv_rows_are_skipped_by_line(tmp_path):
     export = tmp_path / "broken.csv"
     export.write_text(

@@ -144,6 +144,32 @@ def test_missing_deployments_is_account_gap(tmp_path):
     assert inventory.gaps[0].reason.startswith("cannot list deployments: NotInSnapshot; record the snapshot again")
 
 
+def test_invalid_snapshot_file_is_named(tmp_path):
+    folder = _snapshot_with(tmp_path, S1, {"value": []}, {})
+    (folder / "subscriptions.json").write_text(json.dumps({"value": [{"subscriptionId": S1, "state": "Enabled"}]}))
+    accounts = folder / "subscriptions" / S1 / "accounts.json"
+    accounts.write_text("<html>Sign in</html>")
+
+    inventory = _inventory(folder)
+
+    assert [gap.reason for gap in inventory.gaps] == [
+        f"cannot list Cognitive Services accounts: {accounts} is not valid JSON (Expecting value at line 1, column 1); "
+        "fix the file or record the snapshot again with shadowmap snapshot --only azure"
+    ]
+
+
+def test_invalid_subscription_list_is_named(tmp_path):
+    folder = _snapshot_with(tmp_path, S1, {"value": []}, {})
+    (folder / "subscriptions.json").write_text('{"value": [')
+
+    inventory = _inventory(folder)
+
+    assert inventory.errors == [
+        f"cannot list subscriptions: {folder / 'subscriptions.json'} is not valid JSON (Expecting value at line 1, column 12); "
+        "fix the file or record the snapshot again with shadowmap snapshot --only azure"
+    ]
+
+
 def test_account_owner_comes_from_its_tag():
     assets = {a.id: a for a in build_assets(_inventory(), POLICY, False, set())}
 
@@ -208,7 +234,7 @@ def test_missing_snapshot_folder_fails(tmp_path):
         collector.collect(CollectContext(logger=LOG))
 
     assert str(raised.value) == (
-        f"{tmp_path / 'nowhere'}: Azure snapshot folder not found; set sources.azure.snapshot to a folder made by shadowmap snapshot"
+        f"azure: snapshot folder {tmp_path / 'nowhere'} not found; record one with shadowmap snapshot or fix sources.azure.snapshot"
     )
 
 

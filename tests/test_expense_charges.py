@@ -75,6 +75,47 @@ def test_config_date_order_decides_ambiguous_dates():
     assert "generic_ambiguous_dates.csv: dates read as day/month/year, as date_order in the config sets." in reading.notes
 
 
+def test_dotted_dates_read_day_first(tmp_path):
+    lines = ["Date;Description;Amount;Currency", "03.11.2026;ANTHROPIC;12,50;EUR", "04.11.2026;OPENAI;20,00;EUR"]
+    reading = read(write(tmp_path, lines))
+    assert [charge.date for charge in reading.charges] == [date(2026, 11, 3), date(2026, 11, 4)]
+    assert reading.date_order == "day_first"
+    assert reading.bad_row_count == 0
+
+
+def test_config_month_first_reads_dotted_dates_month_first(tmp_path):
+    lines = ["Date;Description;Amount;Currency", "03.11.2026;ANTHROPIC;12,50;EUR"]
+    reading = read(write(tmp_path, lines), FileSettings(date_order="month_first"))
+    assert [charge.date for charge in reading.charges] == [date(2026, 3, 11)]
+    assert reading.date_order == "month_first"
+
+
+def test_dotted_date_in_month_first_file(tmp_path):
+    lines = ["Date,Description,Amount,Currency", "11/13/2026,OPENAI,20.00,USD", "03.11.2026,ANTHROPIC,10.00,USD"]
+    reading = read(write(tmp_path, lines))
+    assert reading.date_order == "month_first"
+    assert [charge.date for charge in reading.charges] == [date(2026, 11, 13), date(2026, 11, 3)]
+
+
+def test_invalid_dotted_date_is_bad_row(tmp_path):
+    lines = ["Date,Description,Amount,Currency", "03.11.2026,OPENAI,20.00,USD", "11.13.2026,ANTHROPIC,10.00,USD"]
+    reading = read(write(tmp_path, lines))
+    assert [(row.row, row.reason) for row in reading.bad_rows] == [
+        (2, "date '11.13.2026' is not valid as day.month.year, the order of dates written with dots; "
+            "set date_order: month_first for this file if its dates are month first")
+    ]
+
+
+def test_iso_dates_report_iso_order(tmp_path):
+    reading = read(write(tmp_path, ["Date,Description,Amount,Currency", "2026-11-03,OPENAI,20.00,USD"]))
+    assert reading.date_order == "iso"
+
+
+def test_month_name_dates_report_no_order(tmp_path):
+    reading = read(write(tmp_path, ["Date,Description,Amount,Currency", "03 Nov 2026,OPENAI,20.00,USD"]))
+    assert reading.date_order is None
+
+
 def test_date_contradicting_the_file_is_a_bad_row(tmp_path):
     lines = [
         "Date,Description,Amount,Currency",

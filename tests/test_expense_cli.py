@@ -108,8 +108,22 @@ def test_csv_has_one_line_per_charge(runner):
 def test_text_summarises(runner):
     result = invoke(runner, DATA / "brex_card_transactions.csv")
     assert result.exit_code == 0
-    assert result.stdout.startswith("AI charges: 7 in 1 of 1 files, 1 auto-recharges, 0 bad rows.\n")
+    assert result.stdout.startswith("AI charges: 7 in 1 of 1 file, 1 auto-recharge, 0 bad rows.\n")
     assert "  auto-recharge-1: 4 OpenAI top-ups, 80.00 USD, Marco Ruiz, 2026-11-12 to 2026-11-14" in result.stdout
+
+
+def test_text_counts_plural_forms(runner, tmp_path):
+    bad = tmp_path / "one_bad.csv"
+    bad.write_text("Date,Description,Amount,Currency\n2026-11-03,OPENAI,20.00,USD\n2026-11-04,ANTHROPIC,,USD\n", encoding="utf-8")
+
+    result = invoke(runner, bad, DATA / "ramp_transactions.csv")
+
+    assert result.stdout.startswith("AI charges: 4 in 2 of 2 files, 0 auto-recharges, 1 bad row.\n")
+
+
+def test_json_brex_iso_dates_report_iso_order(runner):
+    document = json.loads(invoke(runner, DATA / "brex_card_transactions.csv", "--format", "json").stdout)
+    assert document["files"][0]["date_order"] == "iso"
 
 
 def test_config_marks_unsanctioned_vendors(runner, tmp_path):

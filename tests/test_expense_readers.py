@@ -140,11 +140,14 @@ def test_concur_report_with_title_rows():
     assert summary(reading) == [(1, "anthropic", "1210.00", "EUR"), (3, "github-copilot", "19.00", "USD")]
 
 
-def test_concur_date_order_comes_from_rows():
+def test_concur_dotted_dates_are_day_first():
     reading = read("concur_expense_entries.csv")
     assert reading.date_order == "day_first"
     assert reading.charges[0].date == date(2026, 11, 3)
-    assert "concur_expense_entries.csv: dates read as day/month/year, as row 2 (13.11.2026) can only be read that way." in reading.notes
+    assert (
+        "concur_expense_entries.csv: dates written with dots, such as row 1 (03.11.2026), read as day/month/year, "
+        "the order of that form. Set date_order: month_first for this file if that is wrong."
+    ) in reading.notes
 
 
 def test_concur_department_and_employee():

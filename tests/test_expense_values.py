@@ -83,6 +83,22 @@ def test_date_reads_one_way(text, expected):
     assert reading.ambiguous is False
 
 
+def test_dotted_date_is_marked_day_first():
+    reading = read_date("03.11.2026")
+    assert reading.dotted is True
+    assert reading.day_first == date(2026, 11, 3)
+    assert read_date("03/11/2026").dotted is False
+
+
+def test_dotted_dates_decide_day_first():
+    tracker = ConventionTracker()
+    tracker.observe_date(1, "03.11.2026", read_date("03.11.2026"))
+    decision = tracker.decide_date_order()
+    assert decision.value == "day_first"
+    assert decision.source == "dotted"
+    assert tracker.date_of(read_date("03.11.2026"), decision.value) == date(2026, 11, 3)
+
+
 def test_day_month_date_reads_both_ways():
     reading = read_date("03/04/2026")
     assert reading.month_first == date(2026, 3, 4)

@@ -327,8 +327,14 @@ def test_truncated_snapshot_keeps_pages_and_reports_gap(tmp_path):
     result = collect(GcpSettings(snapshot=tmp_path, owner_labels=("team",)))
 
     assert [asset.name for asset in result.assets] == ["larkspur-search-prod"]
-    assert "SNAPSHOT_TRUNCATED" in result.outcome.scopes_not_seen[0].reason
-    assert "after 1 pages" in result.outcome.scopes_not_seen[0].reason
+    assert result.outcome.scopes_seen == [ORG]
+    assert result.outcome.scopes_not_seen[0].scope == f"{ORG} from page 2"
+    assert result.outcome.scopes_not_seen[0].reason == (
+        "Cloud Asset ListAssets failed with SNAPSHOT_TRUNCATED (the last recorded page (list-assets-0001.json) has a nextPageToken "
+        "but no page follows it) after 1 page; the assets of that page are kept; "
+        "record the snapshot again with `shadowmap snapshot --only gcp`"
+    )
+    assert result.outcome.status.value == "partial"
 
 
 def test_invalid_snapshot_file_skips_only_its_scope(tmp_path):
@@ -343,8 +349,50 @@ def test_invalid_snapshot_file_skips_only_its_scope(tmp_path):
 
     assert result.outcome.scopes_seen == ["projects/larkspur-claims-ml"]
     assert result.outcome.scopes_not_seen[0].scope == "projects/larkspur-search-prod"
-    assert "UNREADABLE_SNAPSHOT" in result.outcome.scopes_not_seen[0].reason
-    assert "invalid JSON" in result.outcome.scopes_not_seen[0].reason
+    assert result.outcome.scopes_not_seen[0].reason == (
+        f"{bad / 'list-assets-0001.json'} is not valid JSON (Expecting property name enclosed in double quotes at line 1, column 2); "
+        "fix the file or record the snapshot again with `shadowmap snapshot --only gcp`"
+    )
+
+
+def test_invalid_later_page_keeps_earlier_pages(tmp_path):
+    folder = tmp_path / "organizations" / "730012458832"
+    folder.mkdir(parents=True)
+    page = {"assets": ORG_PAGES[0], "nextPageToken": "1", "readTime": "2026-11-30T12:00:00Z"}
+    (folder / "list-assets-0001.json").write_text(json.dumps(page))
+    (folder / "list-assets-0002.json").write_text("{not json")
+
+    result = collect(GcpSettings(snapshot=tmp_path, owner_labels=("team",)))
+
+    assert [asset.name for asset in result.assets] == ["larkspur-search-prod"]
+    assert result.outcome.status.value == "partial"
+    assert result.outcome.scopes_seen == [ORG]
+    assert [gap.scope for gap in result.outcome.scopes_not_seen] == [f"{ORG}/list-assets-0002.json"]
+    assert result.outcome.scopes_not_seen[0].reason == (
+        f"{folder / 'list-assets-0002.json'} is not valid JSON (Expecting property name enclosed in double quotes at line 1, column 2); "
+        "the assets of the page before it are kept; fix the file or record the snapshot again with `shadowmap snapshot --only gcp`"
+    )
+
+
+def test_invalid_later_page_as_only_source_writes_report(tmp_path):
+    from click.testing import CliRunner
+
+    from scanner.cli import main
+
+    folder = tmp_path / "snapshot" / "organizations" / "730012458832"
+    folder.mkdir(parents=True)
+    page = {"assets": ORG_PAGES[0], "nextPageToken": "1", "readTime": "2026-11-30T12:00:00Z"}
+    (folder / "list-assets-0001.json").write_text(json.dumps(page))
+    (folder / "list-assets-0002.json").write_text("{not json")
+    (tmp_path / "audit.yaml").write_text("version: 1\nsources:\n  gcp:\n    snapshot: snapshot\n")
+
+    ran = CliRunner().invoke(main, ["scan", "--config", str(tmp_path / "audit.yaml"), "--out", str(tmp_path / "out"), "--no-history"])
+
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    outcome = report["collectors"][0]
+    assert ran.exit_code == 0
+    assert outcome["status"] == "partial"
+    assert outcome["asset_count"] == 1
 
 
 def test_snapshot_scope_missing_is_not_seen(tmp_path):
@@ -361,8 +409,12 @@ def test_snapshot_scope_missing_is_not_seen(tmp_path):
 def test_missing_snapshot_folder_is_input_error(tmp_path):
     from scanner.errors import InputError
 
-    with pytest.raises(InputError, match="Cloud Asset snapshot folder not found"):
+    with pytest.raises(InputError) as raised:
         collect(GcpSettings(snapshot=tmp_path / "absent"))
+
+    assert str(raised.value) == (
+        f"gcp: snapshot folder {tmp_path / 'absent'} not found; record one with shadowmap snapshot or fix sources.gcp.snapshot"
+    )
 
 
 def test_anonymous_client_uses_given_endpoint(fake_api):

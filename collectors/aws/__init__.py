@@ -58,7 +58,7 @@ def _snapshot_collector(settings) -> Collector:
 
     root = settings.snapshot
     if not root.is_dir():
-        raise InputError(f"{root}: snapshot folder not found; set sources.aws.snapshot to a folder `shadowmap snapshot` wrote")
+        raise InputError(f"aws: snapshot folder {root} not found; record one with shadowmap snapshot or fix sources.aws.snapshot")
     return AwsInventoryCollector(settings, SnapshotReader(root), SourceKind.SNAPSHOT, now=_recorded_at(root))
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from collectors.contract import CollectContext, SourceKind
-from scanner.model import CollectorOutcome, CollectorResult, ScopeGap, SourceRef, SpendLine, Tags
+from scanner.model import CollectorOutcome, CollectorResult, ScopeGap, SkippedRow, SourceRef, SpendLine, Tags
 
 from collectors.aws.catalogue import load_catalogue
 from collectors.aws.settings import CurExport
@@ -58,6 +58,14 @@ CUR2_COLUMNS = {
     "net_unblended": ["line_item_net_unblended_cost"],
 }
 REQUIRED = ("account", "product_code", "usage_type", "currency", "start")
+
+# Bedrock rows left out for an unreadable cost or date are counted in full and named up to this
+# many per file, the first ones by line.
+MAX_NAMED_SKIPPED_ROWS = 100
+
+# Costs and usage amounts are summed as DECIMAL with this many digits after the point; a sum
+# keeps the scale of its inputs, so a single `12.50` stays `12.50`.
+SUM_SCALE = 12
 
 
 @dataclass(frozen=True)
@@ -144,17 +152,22 @@ class CurCollector:
                 continue
             for name in files:
                 try:
-                    file_lines, bad_rows = read_cur_file(connection, Path(name), export)
+                    reading = read_cur_file(connection, Path(name), export)
                 except CurFileError as error:
                     outcome.scopes_not_seen.append(ScopeGap(name, str(error)))
                     context.logger.warning("%s: %s: skipped, %s", self.name, name, error)
                     continue
                 outcome.scopes_seen.append(name)
-                outcome.skipped_row_count += bad_rows
-                if bad_rows:
-                    outcome.notes.append(f"{name}: {bad_rows} Bedrock rows with an unreadable cost or date were left out")
-                lines.extend(file_lines)
-                context.logger.info("%s: %s: %d Bedrock spend lines", self.name, name, len(file_lines))
+                outcome.skipped_row_count += reading.skipped_row_count
+                outcome.skipped_rows.extend(reading.skipped_rows)
+                lines.extend(reading.lines)
+                context.logger.info("%s: %s: %d Bedrock spend lines", self.name, name, len(reading.lines))
+                if reading.skipped_row_count:
+                    count = reading.skipped_row_count
+                    rows = "1 Bedrock row with an unreadable cost or date was" if count == 1 else f"{count} Bedrock rows with an unreadable cost or date were"
+                    outcome.notes.append(f"{name}: {rows} left out")
+                    first = reading.skipped_rows[0]
+                    context.logger.warning("%s: %s: %s left out, the first at %s %d: %s", self.name, name, rows, reading.row_label, first.row, first.reason)
         connection.close()
         return CollectorResult(outcome, spend_lines=lines)
 
@@ -163,8 +176,19 @@ class CurFileError(Exception):
     """A CUR file that cannot be read as the format it claims; the message names what to do."""
 
 
-def read_cur_file(connection: Any, path: Path, export: CurExport) -> tuple[list[SpendLine], int]:
-    """Aggregate one CUR file's Bedrock rows; return the spend lines and the count of Bedrock
+@dataclass
+class CurReading:
+    """The spend lines of one CUR file and the Bedrock rows it left out. A skipped row's number
+    is its line in a CSV (the header is line 1) and its row, counted from 1, in a Parquet file."""
+
+    lines: list[SpendLine]
+    skipped_row_count: int
+    skipped_rows: list[SkippedRow]
+    row_label: str
+
+
+def read_cur_file(connection: Any, path: Path, export: CurExport) -> CurReading:
+    """Aggregate one CUR file's Bedrock rows into spend lines, and count and name the Bedrock
     rows left out for an unreadable cost or date."""
     import duckdb
 
@@ -190,9 +214,9 @@ def read_cur_file(connection: Any, path: Path, export: CurExport) -> tuple[list[
 
     tag_columns = [column for column in columns if column.startswith("resourceTags/")] if form == "legacy" else []
     tag_map_column = "resource_tags" if form == "cur2" and "resource_tags" in columns else None
-    sql, parameters = _aggregate_sql(relation_sql, chosen, cost_column, tag_columns, tag_map_column)
+    rows_sql, parameters = _bedrock_rows_sql(relation_sql, "NULL", chosen, cost_column, tag_columns, tag_map_column)
     try:
-        rows = connection.execute(sql, [str(path), *parameters]).fetchall()
+        rows = connection.execute(_aggregate_sql(rows_sql), [str(path), *parameters]).fetchall()
     except duckdb.Error as error:
         raise CurFileError(f"cannot aggregate ({str(error).splitlines()[0]})") from None
 
@@ -200,12 +224,36 @@ def read_cur_file(connection: Any, path: Path, export: CurExport) -> tuple[list[
     bad_rows = 0
     for row in rows:
         record = dict(zip(["account", "product_code", "product_name", "usage_type", "resource_id", "region", "currency",
-                           "line_item_type", "day", "cost", "usage_amount", "row_count", "bad_rows", "tags"], row))
+                           "line_item_type", "day", "cost", "usage_amount", "row_count", "bad_rows", "tags",
+                           "cost_scale", "usage_scale"], row))
         bad_rows += int(record["bad_rows"] or 0)
         if record["day"] is None or record["cost"] is None:
             continue
         lines.append(_spend_line(record, tag_columns, tag_map_column is not None, path))
-    return lines, bad_rows
+
+    # Naming the skipped rows takes a second scan that numbers every row, which is slower, so it
+    # runs only when some rows were skipped.
+    numbered_sql, row_number_sql = _numbered_relation_sql(path)
+    skipped = []
+    if bad_rows:
+        numbered_rows_sql, _ = _bedrock_rows_sql(numbered_sql, row_number_sql, chosen, cost_column, tag_columns, tag_map_column)
+        try:
+            skipped = connection.execute(_skipped_rows_sql(numbered_rows_sql), [str(path), *parameters]).fetchall()
+        except duckdb.Error as error:
+            raise CurFileError(f"cannot read the skipped rows ({str(error).splitlines()[0]})") from None
+    named = [_skipped_row(path, row, cost_column, chosen["start"]) for row in skipped]
+    row_label = "row" if numbered_sql.startswith("read_parquet") else "line"
+    return CurReading(lines, bad_rows, named, row_label)
+
+
+def _skipped_row(path: Path, row: tuple[Any, ...], cost_column: str, start_column: str | None) -> SkippedRow:
+    row_number, cost_text, cost_bad, start_text, day_bad = row
+    reasons = []
+    if cost_bad:
+        reasons.append(f"{cost_column} is empty" if cost_text is None else f"{cost_column} value {cost_text!r} is not a number")
+    if day_bad:
+        reasons.append(f"{start_column} is empty" if start_text is None else f"{start_column} value {start_text!r} is not a date and time")
+    return SkippedRow(str(path), int(row_number), "; ".join(reasons))
 
 
 def _relation_sql(path: Path) -> str:
@@ -213,6 +261,17 @@ def _relation_sql(path: Path) -> str:
     if name.endswith(".parquet") or name.endswith(".snappy.parquet"):
         return "read_parquet(?)"
     return "read_csv(?, header=true, all_varchar=true)"
+
+
+def _numbered_relation_sql(path: Path) -> tuple[str, str]:
+    """Return the file as a relation whose rows carry their number, and the SQL of that number:
+    the line of a CSV row (the header is line 1), or the row of a Parquet file counted from 1."""
+    relation = _relation_sql(path)
+    if relation.startswith("read_parquet"):
+        return "read_parquet(?, file_row_number = true)", "file_row_number + 1"
+    # NOTE: a quoted field that spans lines moves every later row down a line, so the numbers of
+    # rows after it are lower than their lines.
+    return f"{relation} WITH ORDINALITY", "ordinality + 1"
 
 
 def _detect_format(columns: list[str]) -> str | None:
@@ -231,9 +290,12 @@ def _text(column: str | None) -> str:
     return f"CAST({_quote(column)} AS VARCHAR)" if column else "CAST(NULL AS VARCHAR)"
 
 
-def _aggregate_sql(
-    relation_sql: str, chosen: dict[str, str | None], cost_column: str, tag_columns: list[str], tag_map_column: str | None
+def _bedrock_rows_sql(
+    relation_sql: str, row_number_sql: str, chosen: dict[str, str | None], cost_column: str, tag_columns: list[str],
+    tag_map_column: str | None,
 ) -> tuple[str, list[Any]]:
+    """Return the SQL of the file's Bedrock rows with typed values (no Tax rows), and its
+    parameters after the file path."""
     catalogue = load_catalogue()
     if tag_columns:
         tags_sql = "to_json(struct_pack(" + ", ".join(f"{_quote('t' + str(index))} := {_text(column)}" for index, column in enumerate(tag_columns)) + "))"
@@ -246,37 +308,85 @@ def _aggregate_sql(
     names = sorted(catalogue.product_names)
     code_list = ", ".join("?" for _ in codes)
     name_list = ", ".join("?" for _ in names)
-    product_name = _text(chosen["product_name"])
     sql = f"""
-        WITH rows AS (
+        SELECT * FROM (
             SELECT
+                {row_number_sql} AS source_row,
                 {_text(chosen['account'])} AS account,
                 {_text(chosen['product_code'])} AS product_code,
-                {product_name} AS product_name,
+                {_text(chosen['product_name'])} AS product_name,
                 {_text(chosen['usage_type'])} AS usage_type,
                 NULLIF({_text(chosen['resource_id'])}, '') AS resource_id,
                 NULLIF({_text(chosen['region'])}, '') AS region,
                 {_text(chosen['currency'])} AS currency,
                 {_text(chosen['line_item_type'])} AS line_item_type,
+                {_text(chosen['start'])} AS start_text,
                 CAST(TRY_CAST({_text(chosen['start'])} AS TIMESTAMPTZ) AS DATE) AS day,
-                TRY_CAST({_text(cost_column)} AS DECIMAL(38, 12)) AS cost,
-                TRY_CAST({_text(chosen['usage_amount'])} AS DECIMAL(38, 12)) AS usage_amount,
+                {_text(cost_column)} AS cost_text,
+                TRY_CAST({_text(cost_column)} AS DECIMAL(38, {SUM_SCALE})) AS cost,
+                {_scale_sql(_text(cost_column))} AS cost_scale,
+                TRY_CAST({_text(chosen['usage_amount'])} AS DECIMAL(38, {SUM_SCALE})) AS usage_amount,
+                {_scale_sql(_text(chosen['usage_amount']))} AS usage_scale,
                 {tags_sql} AS tags
             FROM {relation_sql}
         )
-        SELECT account, product_code, product_name, usage_type, resource_id, region, currency, line_item_type, day,
-               SUM(cost), SUM(usage_amount), COUNT(*),
-               COUNT(*) FILTER (WHERE cost IS NULL OR day IS NULL), tags
-        FROM rows
         WHERE (lower(product_code) IN ({code_list})
                OR lower(coalesce(product_name, '')) IN ({name_list})
                OR lower(coalesce(product_name, '')) LIKE ?)
           AND coalesce(line_item_type, '') <> 'Tax'
-        GROUP BY ALL
-        ORDER BY day, account, product_code, usage_type, resource_id NULLS FIRST, tags NULLS FIRST
     """
     parameters = [*codes, *names, "%" + catalogue.marketplace_name_suffix]
     return sql, parameters
+
+
+def _scale_sql(text_sql: str) -> str:
+    """SQL of the digits after the point of a number written positionally (`12.50` has 2), or
+    NULL for a number with an exponent such as `1e-07`. String functions rather than a regular
+    expression keep this cheap on every row of a large file."""
+    text = f"trim({text_sql})"
+    return f"""CASE WHEN contains(lower({text}), 'e') THEN NULL
+                    WHEN strpos({text}, '.') = 0 THEN 0
+                    ELSE length({text}) - strpos({text}, '.') END"""
+
+
+def _aggregate_sql(rows_sql: str) -> str:
+    """Group the Bedrock rows to one row per account, product, usage type, resource, region,
+    currency, line item type, day and tag set. A scale is NULL when some input of the sum was not
+    written positionally."""
+    return f"""
+        WITH rows AS ({rows_sql})
+        SELECT account, product_code, product_name, usage_type, resource_id, region, currency, line_item_type, day,
+               SUM(cost), SUM(usage_amount), COUNT(*),
+               COUNT(*) FILTER (WHERE cost IS NULL OR day IS NULL), tags,
+               CASE WHEN bool_and(cost_scale IS NOT NULL) FILTER (WHERE cost IS NOT NULL)
+                    THEN max(cost_scale) FILTER (WHERE cost IS NOT NULL) END,
+               CASE WHEN bool_and(usage_scale IS NOT NULL) FILTER (WHERE usage_amount IS NOT NULL)
+                    THEN max(usage_scale) FILTER (WHERE usage_amount IS NOT NULL) END
+        FROM rows
+        GROUP BY account, product_code, product_name, usage_type, resource_id, region, currency, line_item_type, day, tags
+        ORDER BY day, account, product_code, usage_type, resource_id NULLS FIRST, tags NULLS FIRST
+    """
+
+
+def _skipped_rows_sql(rows_sql: str) -> str:
+    return f"""
+        WITH rows AS ({rows_sql})
+        SELECT source_row, cost_text, cost IS NULL, start_text, day IS NULL
+        FROM rows
+        WHERE cost IS NULL OR day IS NULL
+        ORDER BY source_row
+        LIMIT {MAX_NAMED_SKIPPED_ROWS}
+    """
+
+
+def _exact_sum(total: Decimal, scale: int | None) -> Decimal:
+    """Write a DuckDB sum with the scale of its inputs. A scale beyond SUM_SCALE was rounded on
+    reading, so such a sum, like one with an unknown scale, drops the zeros DuckDB pads it with."""
+    if scale is not None and scale <= SUM_SCALE:
+        return total.quantize(Decimal(1).scaleb(-scale))
+    if total == total.to_integral_value():
+        return total.quantize(Decimal(1))
+    return total.normalize()
 
 
 def _spend_line(record: dict[str, Any], tag_columns: list[str], tag_map: bool, path: Path) -> SpendLine:
@@ -287,7 +397,7 @@ def _spend_line(record: dict[str, Any], tag_columns: list[str], tag_map: bool, p
     code = record["product_code"] or ""
     service = product_name or (BEDROCK_SERVICE if code.lower() in load_catalogue().product_codes else code)
     return SpendLine(
-        amount=Decimal(record["cost"]).normalize(),
+        amount=_exact_sum(Decimal(record["cost"]), record["cost_scale"]),
         currency=(record["currency"] or "USD").strip(),
         period_start=start,
         period_end=start + timedelta(days=1),
@@ -300,7 +410,7 @@ def _spend_line(record: dict[str, Any], tag_columns: list[str], tag_map: bool, p
         category="AI and Machine Learning",
         subcategory="Generative AI",
         charge_category=record["line_item_type"],
-        quantity=None if record["usage_amount"] is None else Decimal(record["usage_amount"]).normalize(),
+        quantity=None if record["usage_amount"] is None else _exact_sum(Decimal(record["usage_amount"]), record["usage_scale"]),
         unit=usage.unit,
         tags=_tags(record["tags"], tag_columns, tag_map),
         source=SourceRef(str(path), row_count=int(record["row_count"])),

@@ -51,6 +51,9 @@ REGION_UNUSABLE = frozenset(
 ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "UnauthorizedException"})
 THROTTLED = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded", "SlowDown", "ServiceQuotaExceededException"})
 
+# DescribeRegions opt-in statuses of a region the account can use.
+ENABLED_OPT_IN_STATUSES = frozenset({"opt-in-not-required", "opted-in"})
+
 # The IAM service prefix of each botocore service name, for the permission a gap names.
 IAM_PREFIX = {"bedrock-agent": "bedrock"}
 
@@ -348,29 +351,43 @@ class InventoryRun:
             self.pool.submit(self._region, account, region)
 
     def _regions(self, account: str) -> list[str]:
-        """Return the regions to scan in an account: the configured ones, or every enabled region
-        where botocore lists a Bedrock endpoint. Configured regions that are not enabled become
-        gaps."""
-        requested = list(self.settings.regions) or self._bedrock_regions()
+        """Return the regions to scan in an account. By default these are the regions
+        DescribeRegions lists as enabled where botocore knows a Bedrock endpoint; a region that is
+        not enabled is out of scope, not a gap. Regions named in sources.aws.regions are scanned
+        as named, and those that are not enabled become gaps."""
+        configured = list(self.settings.regions)
         try:
             described = self.reader.call(Target(account, self.settings.home_region), "ec2", "DescribeRegions", {"AllRegions": True})
         except ApiError as error:
+            requested = configured or self._bedrock_regions()
             self._gap(f"{account}/regions", error, hint="; scanning every requested region without knowing which are enabled")
             return requested
 
         status = {item["RegionName"]: item.get("OptInStatus", "opt-in-not-required") for item in described.get("Regions") or []}
+        if not configured:
+            return self._enabled_bedrock_regions(account, status) if status else self._bedrock_regions()
+
         usable = []
-        for region in requested:
+        for region in configured:
             if status.get(region) == "not-opted-in":
                 self._gap_text(
                     f"{account}/{region}",
-                    f"region not enabled (opt-in status not-opted-in); enable it in the account or leave it out of sources.aws.regions",
+                    "region not enabled (opt-in status not-opted-in); enable it in the account or leave it out of sources.aws.regions",
                 )
             elif region not in status and status:
                 self._gap_text(f"{account}/{region}", "region unknown to ec2 DescribeRegions in this account; check the region name")
             else:
                 usable.append(region)
         return usable
+
+    def _enabled_bedrock_regions(self, account: str, status: dict[str, str]) -> list[str]:
+        enabled = [region for region, opt_in in status.items() if opt_in in ENABLED_OPT_IN_STATUSES]
+        not_enabled = sorted(region for region, opt_in in status.items() if opt_in not in ENABLED_OPT_IN_STATUSES)
+        bedrock = set(self._bedrock_regions())
+        scanned = sorted(region for region in enabled if region in bedrock)
+        if not_enabled:
+            self.log.info("%s: %s: %d regions not enabled in the account, so not scanned: %s", self.name, account, len(not_enabled), ", ".join(not_enabled))
+        return scanned
 
     def _bedrock_regions(self) -> list[str]:
         import botocore.session

@@ -170,9 +170,15 @@ class SnapshotArm:
     @staticmethod
     def _load(path: Path) -> Any:
         try:
-            return parse_json(path.read_text(encoding="utf-8-sig"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ArmError("InvalidSnapshotFile", f"{path} cannot be read as JSON ({error})") from None
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise ArmError("InvalidSnapshotFile", f"{path} is not UTF-8 text, so not valid JSON") from None
+        except OSError as error:
+            raise ArmError("InvalidSnapshotFile", f"{path} cannot be read ({error.strerror or error})") from None
+        try:
+            return parse_json(text)
+        except json.JSONDecodeError as error:
+            raise ArmError("InvalidSnapshotFile", f"{path} is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
 
 
 # Called with a snapshot path and the response body exactly as the API returned it.

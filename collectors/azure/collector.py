@@ -19,7 +19,7 @@ from collectors.azure.arm import ArmError, ArmSource, LiveArm, SnapshotArm, pars
 from collectors.azure.assets import build_assets
 from collectors.azure.catalogue import load_catalogue
 from collectors.azure.cost_export import ExportUnreadable, read_export
-from collectors.azure.inventory import AzureInventory, read_inventory
+from collectors.azure.inventory import INVALID_SNAPSHOT_FILE, AzureInventory, read_inventory
 from collectors.azure.ptu import allocate, is_ptu_line, summary
 from collectors.azure.token_metrics import MetricsUnreadable, TokenMetricsSpec, TokenUsage, parse_metrics
 from collectors.contract import CollectContext, SourceKind
@@ -134,7 +134,7 @@ class AzureEstate:
     def _open(self) -> ArmSource:
         if self.settings.snapshot is not None:
             if not self.settings.snapshot.is_dir():
-                raise InputError(f"{self.settings.snapshot}: Azure snapshot folder not found; set sources.azure.snapshot to a folder made by shadowmap snapshot")
+                raise InputError(f"azure: snapshot folder {self.settings.snapshot} not found; record one with shadowmap snapshot or fix sources.azure.snapshot")
             return SnapshotArm(self.settings.snapshot)
         live = self.settings.live or {}
         credential = self._credential if self._credential is not None else make_credential(live)
@@ -269,7 +269,11 @@ class AzureCostCollector:
                 usage[spec.account_id] = (spec, parse_metrics(self._metrics_response(spec, min(days), max(days) + timedelta(days=1)), spec))
             except (ArmError, MetricsUnreadable, OSError, ValueError) as error:
                 where = spec.file or spec.resource_id or spec.account_id
-                detail = error.describe() if isinstance(error, ArmError) else str(error)
+                if isinstance(error, ArmError):
+                    # A snapshot file that is not valid JSON is named by its message.
+                    detail = error.message if error.code == INVALID_SNAPSHOT_FILE else error.describe()
+                else:
+                    detail = str(error)
                 outcome.scopes_not_seen.append(ScopeGap(f"{where} token metrics", f"cannot read token metrics: {detail}; PTU charges of this account stay unallocated"))
                 logger.warning("azure.costs: token metrics of %s not read: %s", spec.account_id, detail)
 

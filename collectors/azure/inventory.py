@@ -18,6 +18,10 @@ from collectors.azure.arm import ArmError, ArmSource, Page
 from collectors.azure.catalogue import AzureCatalogue
 from scanner.model import ScopeGap, SourceRef, Tags
 
+# The error code of a snapshot file that cannot be read or parsed, and what to do about it.
+INVALID_SNAPSHOT_FILE = "InvalidSnapshotFile"
+RECORD_AGAIN = "fix the file or record the snapshot again with shadowmap snapshot --only azure"
+
 
 @dataclass
 class Deployment:
@@ -101,7 +105,10 @@ def read_inventory(
     except ArmError as error:
         if not wanted_subscriptions:
             logger.warning("azure: cannot list subscriptions: %s", error.describe())
-            inventory.errors.append(f"cannot list subscriptions: {error.describe()}: {error.message}")
+            if error.code == INVALID_SNAPSHOT_FILE:
+                inventory.errors.append(f"cannot list subscriptions: {error.message}; {RECORD_AGAIN}")
+            else:
+                inventory.errors.append(f"cannot list subscriptions: {error.describe()}: {error.message}")
             return inventory
         listed = {}
     if wanted_subscriptions:
@@ -192,6 +199,9 @@ def _read_subscription(arm: ArmSource, catalogue: AzureCatalogue, subscription_i
 
 
 def _gap_reason(what: str, error: ArmError) -> str:
+    if error.code == INVALID_SNAPSHOT_FILE:
+        # The message names the file; no credential is involved in reading a snapshot.
+        return f"cannot list {what}: {error.message}; {RECORD_AGAIN}"
     remedy = {
         "AuthorizationFailed": "grant the credential the Reader role on this scope",
         "InvalidAuthenticationToken": "sign in again or check the credential's tenant",

@@ -368,7 +368,7 @@ def _settle(
     date_order = tracker.decide_date_order()
     decimal_mark = tracker.decide_decimal_mark()
     charge_sign = tracker.decide_charge_sign()
-    reading.date_order = date_order.value
+    reading.date_order = tracker.reported_date_order(date_order)
     reading.notes.extend(describe_decisions(location, date_order, decimal_mark, charge_sign, tracker, layout.title))
     _name_contradictions(reading, date_order, f"date does not read as {DATE_ORDER_WORDS[date_order.value]}, the order of the rest of the file")
     _name_contradictions(reading, decimal_mark, f"amount does not read with {decimal_mark.value!r} as the decimal mark, like the rest of the file")
@@ -378,7 +378,7 @@ def _settle(
     pending.reverse()
     while pending:
         item = pending.pop()
-        day = item.date_text.value(date_order.value)
+        day = tracker.date_of(item.date_text, date_order.value)
         value = item.amount_text.value(decimal_mark.value)
         if day is None or value is None:
             continue  # counted and named above among the contradicting rows

@@ -25,6 +25,7 @@ from collectors.contract import CollectContext, SourceKind
 from collectors.expense.attribution import EXPENSE_CATEGORY
 from collectors.expense.catalogue import load_catalogue
 from collectors.expense.charges import Charge
+from collectors.expense.output import counted
 from collectors.expense.review import ExpenseReview, review_exports
 from collectors.expense.settings import expand_paths, parse_settings
 from scanner.config import AuditConfig
@@ -89,12 +90,12 @@ class ExpenseCollector:
                     f"{reading.location}: {reading.bad_row_count} bad rows; the first {len(reading.bad_rows)} are named."
                 )
             context.logger.info(
-                "%s: %s: %d rows, %d AI charges, %d bad rows",
+                "%s: %s: %s, %s, %s",
                 self.name,
                 reading.location,
-                reading.row_count,
-                len(reading.charges),
-                reading.bad_row_count,
+                counted(reading.row_count, "row"),
+                counted(len(reading.charges), "AI charge"),
+                counted(reading.bad_row_count, "bad row"),
             )
         for recharge in review.auto_recharges:
             outcome.notes.append(

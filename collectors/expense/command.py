@@ -61,7 +61,8 @@ def _run(files: tuple[Path, ...], output_format: str, config_path: Path | None) 
     unreadable = review.unreadable
     if len(unreadable) == len(review.files):
         first = unreadable[0]
-        others = f" (and {len(unreadable) - 1} more files)" if len(unreadable) > 1 else ""
+        more = len(unreadable) - 1
+        others = f" (and {more} more {'file' if more == 1 else 'files'})" if more else ""
         raise InputError(f"{first.location}: {first.error}{others}")
 
     render = {"json": render_json, "csv": render_csv, "text": render_text}[output_format]

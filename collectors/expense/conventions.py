@@ -6,16 +6,22 @@ refund. Each is decided, in this order, by the file's settings in the config, by
 layout (an American Express US statement is month first), and by the rows of the file that read
 one way only (`13/11/2026` can only be day first). Failing all three, a default decides, and the
 outcome notes name it. A row that reads only the way the file does not is a bad row.
+
+Dates separated by dots (`03.11.2026`) are day first wherever that form is used: they are read day
+first unless the config sets the order, and they decide a file with no other evidence.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from collectors.expense.amounts import AmountText
 from collectors.expense.dates import DateText
 
 DATE_ORDER_WORDS = {"month_first": "month/day/year", "day_first": "day/month/year"}
+# The date order a file is reported with when every date it contains was ISO (year first).
+ISO_DATE_ORDER = "iso"
 MAX_NAMED_EXAMPLES = 100
 
 
@@ -37,7 +43,7 @@ class Decision:
     """One decision for the file, its source, and the rows that contradict it."""
 
     value: str
-    source: str  # config, layout, rows, default, or single (only one reading was ever possible)
+    source: str  # config, layout, rows, dotted, default, or single (only one reading was ever possible)
     contradicting: Evidence = field(default_factory=Evidence)
     example: tuple[int, str] | None = None
 
@@ -55,15 +61,37 @@ class ConventionTracker:
 
     month_first_only: Evidence = field(default_factory=Evidence)
     day_first_only: Evidence = field(default_factory=Evidence)
+    dotted_dates: Evidence = field(default_factory=Evidence)
     ambiguous_dates: int = 0
+    non_iso_dates: int = 0
     dot_only: Evidence = field(default_factory=Evidence)
     comma_only: Evidence = field(default_factory=Evidence)
     ambiguous_amounts: int = 0
     positive_amounts: int = 0
     negative_amounts: int = 0
 
+    @property
+    def config_sets_date_order(self) -> bool:
+        return self.date_order is not None and self.date_order_source == "config"
+
+    def date_of(self, reading: DateText, file_order: str) -> date | None:
+        """Return the date a row's date text means, given the order decided for the file."""
+        if reading.dotted and not self.config_sets_date_order:
+            return reading.day_first
+        return reading.value(file_order)
+
     def observe_date(self, row: int, text: str, reading: DateText) -> str | None:
         """Record a row's date; return why it is bad, or None."""
+        if not reading.year_first:
+            self.non_iso_dates += 1
+        if reading.dotted and not self.config_sets_date_order:
+            if reading.day_first is None:
+                return (
+                    f"date {text!r} is not valid as day.month.year, the order of dates written with dots; "
+                    "set date_order: month_first for this file if its dates are month first"
+                )
+            self.dotted_dates.add(row, text)
+            return None
         if self.date_order is not None:
             if reading.value(self.date_order) is None:
                 return f"date {text!r} is not valid as {DATE_ORDER_WORDS[self.date_order]}"
@@ -105,9 +133,18 @@ class ConventionTracker:
             winner, loser = ("month_first", day) if month.count >= day.count else ("day_first", month)
             evidence = month if winner == "month_first" else day
             return Decision(winner, "rows", contradicting=loser, example=evidence.examples[0])
+        if self.dotted_dates.count:
+            return Decision("day_first", "dotted", example=self.dotted_dates.examples[0])
         if self.ambiguous_dates:
             return Decision("month_first", "default")
         return Decision("month_first", "single")
+
+    def reported_date_order(self, decision: Decision) -> str | None:
+        """Return the date order a file is reported with: `iso` when every date was ISO, None
+        when no date needed an order, else the decided order."""
+        if decision.source != "single":
+            return decision.value
+        return ISO_DATE_ORDER if self.non_iso_dates == 0 and not self.dotted_dates.count else None
 
     def decide_decimal_mark(self) -> Decision:
         if self.decimal_mark is not None:
@@ -145,6 +182,12 @@ def describe_decisions(
     if date_order.source == "rows" and date_order.example:
         row, text = date_order.example
         notes.append(f"{location}: dates read as {order}, as row {row} ({text}) can only be read that way.")
+    elif date_order.source == "dotted" and date_order.example:
+        row, text = date_order.example
+        notes.append(
+            f"{location}: dates written with dots, such as row {row} ({text}), read as {order}, the order of that form. "
+            "Set date_order: month_first for this file if that is wrong."
+        )
     elif date_order.source == "default":
         notes.append(
             f"{location}: every date reads either way (such as 03/04/2026); they were read as {order}. "

@@ -3,7 +3,9 @@ either the month or the day first (`11/03/2026`, `03.11.2026`, `3-11-26`), and w
 (`03 Nov 2026`, `Nov 3, 2026`, `03-NOV-26`). A time after the date is allowed and ignored.
 
 `03/04/2026` reads two ways, so `read_date` returns both readings and the file decides the order
-(see conventions.py). Two-digit years are 2000 to 2099.
+(see conventions.py). Dates separated by dots (`03.11.2026`) are day first wherever that form is
+used, so they are read day first unless the config sets the order. Two-digit years are 2000 to
+2099.
 """
 
 from __future__ import annotations
@@ -31,10 +33,14 @@ DATE_CACHE_SIZE = 50_000
 @dataclass(frozen=True)
 class DateText:
     """The readings of one date: with the month first and with the day first (None where that
-    reading is impossible). Dates that name the month or put the year first have one reading."""
+    reading is impossible). Dates that name the month or put the year first have one reading.
+    `dotted` marks a numeric date separated by dots, day first by that form; `year_first` an ISO
+    date."""
 
     month_first: date | None
     day_first: date | None
+    dotted: bool = False
+    year_first: bool = False
 
     @property
     def ambiguous(self) -> bool:
@@ -72,14 +78,15 @@ def _read_date(text: str) -> DateText | None:
     match = _YEAR_FIRST.match(text)
     if match and _time_follows(text, match.end()):
         day = _make_date(int(match[1]), int(match[2]), int(match[3]))
-        return DateText(day, day) if day else None
+        return DateText(day, day, year_first=True) if day else None
 
     match = _NUMERIC.match(text)
     if match and _time_follows(text, match.end()):
         first, second, year = int(match[1]), int(match[2]), _full_year(match[3])
         month_first = _make_date(year, first, second)
         day_first = _make_date(year, second, first)
-        return DateText(month_first, day_first) if month_first or day_first else None
+        dotted = text[match.end(1)] == "." and text[match.end(2)] == "."
+        return DateText(month_first, day_first, dotted=dotted) if month_first or day_first else None
 
     match = _DAY_MONTH_NAME.match(text)
     if match and _time_follows(text, match.end()):

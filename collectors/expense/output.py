@@ -87,13 +87,19 @@ def render_csv(review: ExpenseReview, sanctioned: tuple[str, ...] | None) -> str
     return buffer.getvalue()
 
 
+def counted(count: int, noun: str) -> str:
+    """Write a count with its noun, such as `1 bad row` or `2 bad rows`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def render_text(review: ExpenseReview, sanctioned: tuple[str, ...] | None) -> str:
     """Render a summary for a person: totals per vendor, every charge, auto-recharges, bad rows, notes."""
     charges = review.charges
     readable = [reading for reading in review.files if not reading.error]
+    files = "file" if len(review.files) == 1 else "files"
     lines = [
-        f"AI charges: {len(charges)} in {len(readable)} of {len(review.files)} files, "
-        f"{len(review.auto_recharges)} auto-recharges, {review.bad_row_count} bad rows."
+        f"AI charges: {len(charges)} in {len(readable)} of {len(review.files)} {files}, "
+        f"{counted(len(review.auto_recharges), 'auto-recharge')}, {counted(review.bad_row_count, 'bad row')}."
     ]
 
     totals = _totals(charges)

@@ -62,7 +62,7 @@ class AssetCollector:
         root = self.settings.snapshot
         assert root is not None
         if not root.is_dir():
-            raise InputError(f"{root}: Cloud Asset snapshot folder not found; record one with `shadowmap snapshot --only gcp` or fix sources.gcp.snapshot")
+            raise InputError(f"gcp: snapshot folder {root} not found; record one with shadowmap snapshot or fix sources.gcp.snapshot")
 
         scopes = list(self.settings.scopes) or cloud_asset.scopes_in_snapshot(root)
         if not scopes:
@@ -97,22 +97,47 @@ class AssetCollector:
 
 
 def _record_outcome(listing: ScopeListing, outcome: CollectorOutcome, logger: logging.Logger, name: str) -> None:
+    """Count a scope as seen, as not seen, or, when the listing stopped after some pages, as seen
+    with the part it did not read as a scope not seen."""
     count = sum(1 for _ in listing.assets())
+    pages = _count(len(listing.pages), "page")
     if not listing.failed:
         outcome.scopes_seen.append(listing.scope)
-        logger.info("%s: %s: %d assets in %d pages", name, listing.scope, count, len(listing.pages))
+        logger.info("%s: %s: %s in %s", name, listing.scope, _count(count, "asset"), pages)
         return
 
     reason = gap_reason(listing)
+    if listing.incomplete:
+        outcome.scopes_seen.append(listing.scope)
+        outcome.scopes_not_seen.append(ScopeGap(listing.unread_part, reason))
+        logger.info("%s: %s: %s in %s", name, listing.scope, _count(count, "asset"), pages)
+        logger.warning("%s: %s: skipped: %s", name, listing.unread_part, reason)
+        return
+
     outcome.scopes_not_seen.append(ScopeGap(listing.scope, reason))
     logger.warning("%s: %s: skipped: %s", name, listing.scope, reason)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def gap_reason(listing: ScopeListing) -> str:
     """Describe in one line why the scope was not seen: the API's error code and what to do."""
     code = listing.error_code or "UNKNOWN"
     message = (listing.error_message or "").strip().splitlines()[0][:200] if listing.error_message else "no message"
-    partial = f" after {len(listing.pages)} pages; the assets of those pages are kept" if listing.incomplete else ""
+    if code == "UNREADABLE_SNAPSHOT":
+        # The message names the file and what is wrong with it; a long path must not be cut.
+        pages_kept = ""
+        if listing.incomplete:
+            before = "the page before it" if len(listing.pages) == 1 else f"the {len(listing.pages)} pages before it"
+            pages_kept = f"; the assets of {before} are kept"
+        return f"{listing.error_message}{pages_kept}; fix the file or record the snapshot again with `shadowmap snapshot --only gcp`"
+
+    partial = ""
+    if listing.incomplete:
+        pages_kept = "the assets of that page are kept" if len(listing.pages) == 1 else "the assets of those pages are kept"
+        partial = f" after {_count(len(listing.pages), 'page')}; {pages_kept}"
     if "PERMISSION_DENIED" in code or code.startswith("403"):
         action = f"grant roles/cloudasset.viewer on {listing.scope} to the identity running shadowmap"
     elif "NOT_FOUND" in code or code.startswith("404") or "INVALID_ARGUMENT" in code:

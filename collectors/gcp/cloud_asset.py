@@ -34,10 +34,20 @@ class ScopeListing:
     error_message: str | None = None
     error_body: dict[str, Any] | None = None
     incomplete: bool = False
+    # The snapshot page file that could not be read, when that is what stopped the listing.
+    unreadable_page: str | None = None
 
     @property
     def failed(self) -> bool:
         return self.error_code is not None
+
+    @property
+    def unread_part(self) -> str:
+        """Name what an incomplete listing did not read: the unreadable snapshot page, or the
+        pages from the first one the API did not return."""
+        if self.unreadable_page is not None:
+            return f"{self.scope}/{self.unreadable_page}"
+        return f"{self.scope} from page {len(self.pages) + 1}"
 
     def assets(self) -> Iterator[dict[str, Any]]:
         for page in self.pages:
@@ -177,13 +187,17 @@ def read_scope(root: Path, scope: str) -> ScopeListing | None:
         if (match := _PAGE_NAME.fullmatch(path.name))
     )
     error_path = folder / ERROR_FILE
+    current_file = error_path
     try:
-        for _, path in pages:
-            listing.pages.append(_read_json(path))
+        for _, current_file in pages:
+            listing.pages.append(_read_json(current_file))
+        current_file = error_path
         body = _read_json(error_path) if error_path.is_file() else None
     except SnapshotFileError as error:
+        # Pages after an unreadable one are not read, like a live listing that stops at an error.
         listing.error_code = "UNREADABLE_SNAPSHOT"
         listing.error_message = str(error)
+        listing.unreadable_page = current_file.name
         listing.incomplete = bool(listing.pages)
         return listing
 
@@ -221,7 +235,9 @@ class SnapshotFileError(Exception):
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise SnapshotFileError(f"{path}: cannot read the file ({error})") from None
+    except UnicodeDecodeError:
+        raise SnapshotFileError(f"{path} is not UTF-8 text, so not valid JSON") from None
+    except OSError as error:
+        raise SnapshotFileError(f"{path} cannot be read ({error.strerror or error})") from None
     except json.JSONDecodeError as error:
-        raise SnapshotFileError(f"{path}: line {error.lineno}: invalid JSON ({error.msg})") from None
+        raise SnapshotFileError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
