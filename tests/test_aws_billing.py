@@ -271,6 +271,40 @@ def test_cur2_parquet_with_map_column_and_net_cost(tmp_path):
     assert lines[0].tags.values == {"team": "claims"}
 
 
+def test_cur2_parquet_reads_product_name_from_product_map(tmp_path):
+    """CUR 2.0 keeps the product name in the `product` map, not in a column of its own: a
+    third-party model sold through AWS Marketplace is found by that name."""
+    path = tmp_path / "cur2-marketplace.parquet"
+    connection = duckdb.connect()
+    connection.execute("""
+        COPY (SELECT '444455556666' AS line_item_usage_account_id, 'Usage' AS line_item_line_item_type,
+                     TIMESTAMP '2026-11-02 00:00:00' AS line_item_usage_start_date, 'prod-4pmewlybdftbs' AS line_item_product_code,
+                     'USD' AS line_item_currency_code, 1000.0 AS line_item_usage_amount,
+                     'USW2-MP:cohere-command-r-plus-input-tokens' AS line_item_usage_type, '' AS line_item_resource_id,
+                     '12.40' AS line_item_unblended_cost, MAP {'user_env': 'sandbox'} AS resource_tags,
+                     MAP {'product_name': 'Cohere Command R+ (Amazon Bedrock Edition)'} AS product,
+                     'us-west-2' AS product_region_code)
+        TO '""" + str(path) + "' (FORMAT parquet)")
+
+    lines = collect_cur(CurExport(str(path))).spend_lines
+
+    assert [line.service for line in lines] == ["Cohere Command R+ (Amazon Bedrock Edition)"]
+    assert [line.amount for line in lines] == [Decimal("12.40")]
+
+
+def test_cur2_csv_reads_product_name_from_json_product(tmp_path):
+    rows = cur2_rows()[:1]
+    for row in rows:
+        del row["product_product_name"]
+        row["line_item_product_code"] = "prod-4pmewlybdftbs"
+        row["product"] = '{"product_name": "Cohere Command R+ (Amazon Bedrock Edition)"}'
+    path = write_csv(tmp_path / "cur2-marketplace.csv", list(rows[0]), [list(row.values()) for row in rows])
+
+    lines = collect_cur(CurExport(str(path))).spend_lines
+
+    assert [line.service for line in lines] == ["Cohere Command R+ (Amazon Bedrock Edition)"]
+
+
 # Coverage reasons
 
 

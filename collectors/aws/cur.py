@@ -196,7 +196,9 @@ def read_cur_file(connection: Any, path: Path, export: CurExport) -> CurReading:
         raise CurFileError("file not found")
     relation_sql = _relation_sql(path)
     try:
-        columns = [row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM {relation_sql}", [str(path)]).fetchall()]
+        described = connection.execute(f"DESCRIBE SELECT * FROM {relation_sql}", [str(path)]).fetchall()
+        columns = [row[0] for row in described]
+        column_types = {row[0]: str(row[1]) for row in described}
     except duckdb.Error as error:
         raise CurFileError(f"cannot read as CSV or Parquet ({str(error).splitlines()[0]})") from None
 
@@ -214,7 +216,10 @@ def read_cur_file(connection: Any, path: Path, export: CurExport) -> CurReading:
 
     tag_columns = [column for column in columns if column.startswith("resourceTags/")] if form == "legacy" else []
     tag_map_column = "resource_tags" if form == "cur2" and "resource_tags" in columns else None
-    rows_sql, parameters = _bedrock_rows_sql(relation_sql, "NULL", chosen, cost_column, tag_columns, tag_map_column)
+    product_name_sql = _product_map_name_sql(column_types) if form == "cur2" and chosen["product_name"] is None else None
+    rows_sql, parameters = _bedrock_rows_sql(
+        relation_sql, "NULL", chosen, cost_column, tag_columns, tag_map_column, product_name_sql
+    )
     try:
         rows = connection.execute(_aggregate_sql(rows_sql), [str(path), *parameters]).fetchall()
     except duckdb.Error as error:
@@ -236,7 +241,9 @@ def read_cur_file(connection: Any, path: Path, export: CurExport) -> CurReading:
     numbered_sql, row_number_sql = _numbered_relation_sql(path)
     skipped = []
     if bad_rows:
-        numbered_rows_sql, _ = _bedrock_rows_sql(numbered_sql, row_number_sql, chosen, cost_column, tag_columns, tag_map_column)
+        numbered_rows_sql, _ = _bedrock_rows_sql(
+            numbered_sql, row_number_sql, chosen, cost_column, tag_columns, tag_map_column, product_name_sql
+        )
         try:
             skipped = connection.execute(_skipped_rows_sql(numbered_rows_sql), [str(path), *parameters]).fetchall()
         except duckdb.Error as error:
@@ -290,9 +297,24 @@ def _text(column: str | None) -> str:
     return f"CAST({_quote(column)} AS VARCHAR)" if column else "CAST(NULL AS VARCHAR)"
 
 
+def _product_map_name_sql(column_types: dict[str, str]) -> str | None:
+    """Return the SQL that reads the product name from CUR 2.0's `product` map column.
+
+    CUR 2.0 keeps only some product attributes as columns of their own; the others, the product
+    name among them, are keys of the `product` map (a MAP in Parquet, JSON text in CSV).
+    """
+    column_type = column_types.get("product")
+    if column_type is None:
+        return None
+    if column_type.upper().startswith("MAP"):
+        return "CAST(map_extract_value(\"product\", 'product_name') AS VARCHAR)"
+    text = "CAST(\"product\" AS VARCHAR)"
+    return f"CASE WHEN json_valid({text}) THEN json_extract_string({text}, '$.product_name') END"
+
+
 def _bedrock_rows_sql(
     relation_sql: str, row_number_sql: str, chosen: dict[str, str | None], cost_column: str, tag_columns: list[str],
-    tag_map_column: str | None,
+    tag_map_column: str | None, product_name_sql: str | None = None,
 ) -> tuple[str, list[Any]]:
     """Return the SQL of the file's Bedrock rows with typed values (no Tax rows), and its
     parameters after the file path."""
@@ -314,7 +336,7 @@ def _bedrock_rows_sql(
                 {row_number_sql} AS source_row,
                 {_text(chosen['account'])} AS account,
                 {_text(chosen['product_code'])} AS product_code,
-                {_text(chosen['product_name'])} AS product_name,
+                {product_name_sql or _text(chosen['product_name'])} AS product_name,
                 {_text(chosen['usage_type'])} AS usage_type,
                 NULLIF({_text(chosen['resource_id'])}, '') AS resource_id,
                 NULLIF({_text(chosen['region'])}, '') AS region,
