@@ -256,3 +256,116 @@ def test_partner_publishers_from_catalogue():
     assert catalogue.partner_model("Claude 3.5 Sonnet").publisher == "Anthropic"
     assert catalogue.partner_model("Mistral Large (24.11)").publisher == "Mistral AI"
     assert catalogue.partner_model("Vertex AI") is None
+
+
+SYSTEM_EXPORT = DATA / "billing-export-system-labels.jsonl"
+PREDICTION = "Vertex AI Online Prediction n1-standard-4"
+
+
+def prediction_line(result, account: str):
+    matches = [line for line in result.spend_lines if line.account == account and line.model is None]
+    assert len(matches) == 1, [(line.account, line.model) for line in result.spend_lines]
+    return matches[0]
+
+
+def test_system_labels_shared_by_every_row_become_system_tags():
+    line = prediction_line(collect((str(SYSTEM_EXPORT),)), "larkspur-search-prod")
+
+    assert line.tags.values == {
+        "system:compute-googleapis-com-cores": "4",
+        "system:compute-googleapis-com-machine-spec": "n1-standard-4",
+        "system:compute-googleapis-com-memory": "15360",
+    }
+    assert line.tags.original_keys["system:compute-googleapis-com-machine-spec"] == "system:compute.googleapis.com/machine_spec"
+    assert line.tags.get("system:compute.googleapis.com/machine_spec") == "n1-standard-4"
+
+
+def test_system_labels_do_not_split_a_line():
+    line = prediction_line(collect((str(SYSTEM_EXPORT),)), "larkspur-search-prod")
+
+    assert line.amount == Decimal("0.38")
+    assert line.source.row_count == 2
+    assert line.quantity == Decimal("7200")
+
+
+def test_system_labels_sit_beside_team_labels():
+    line = prediction_line(collect((str(SYSTEM_EXPORT),)), "larkspur-claims-ml")
+
+    assert line.tags.values == {
+        "team": "claims",
+        "system:compute-googleapis-com-cores": "8",
+        "system:compute-googleapis-com-machine-spec": "n1-highmem-8",
+        "system:compute-googleapis-com-memory": "53248",
+    }
+
+
+def test_row_without_system_labels_gets_none():
+    line = line_for(collect((str(SYSTEM_EXPORT),)), "larkspur-search-prod", "Gemini 2.5 Pro", day=5)
+
+    assert line.tags.values == {"team": "search"}
+
+
+def test_system_label_named_as_owner_tag_is_left_out():
+    settings = GcpSettings(
+        billing=BillingSettings(files=(str(SYSTEM_EXPORT),)),
+        owner_labels=("team", "system:compute-googleapis-com-machine-spec"),
+    )
+    result = BillingCollector(settings).collect(CollectContext(logger=logging.getLogger("test.gcp")))
+
+    line = prediction_line(result, "larkspur-search-prod")
+
+    assert "system:compute-googleapis-com-machine-spec" not in line.tags.values
+    assert line.tags.values["system:compute-googleapis-com-cores"] == "4"
+
+
+def test_line_with_only_system_labels_ends_at_its_own_reason():
+    from collectors.gcp import attribution  # noqa: F401  (registers the GCP reasons)
+    from scanner.config import Policy
+    from scanner.coverage import REASON_CLASSIFIERS, REASONS, attribute
+
+    line = prediction_line(collect((str(SYSTEM_EXPORT),)), "larkspur-search-prod")
+
+    result = attribute(line, None, Policy(owner_tags=("team", "owner")), [], REASON_CLASSIFIERS)
+
+    assert result.owner is None
+    assert result.reason == "system_labels_only"
+    assert REASONS["system_labels_only"].startswith("The spend carries only system labels")
+
+
+def test_team_label_beside_system_labels_names_the_owner():
+    from collectors.gcp import attribution  # noqa: F401
+    from scanner.config import Policy
+    from scanner.coverage import REASON_CLASSIFIERS, attribute
+
+    line = prediction_line(collect((str(SYSTEM_EXPORT),)), "larkspur-claims-ml")
+
+    result = attribute(line, None, Policy(owner_tags=("team", "owner")), [], REASON_CLASSIFIERS)
+
+    assert result.owner == "claims"
+    assert result.via == "tag:team"
+
+
+def test_parquet_system_labels_match_json(tmp_path):
+    parquet = tmp_path / "export.parquet"
+    connection = duckdb.connect()
+    connection.execute(f"COPY (SELECT * FROM read_json('{SYSTEM_EXPORT}', format = 'newline_delimited')) TO '{parquet}' (FORMAT parquet)")
+
+    def tags(path):
+        return {(line.account, line.model): line.tags.to_dict() for line in collect((str(path),)).spend_lines}
+
+    from_parquet = tags(parquet)
+
+    assert from_parquet == tags(SYSTEM_EXPORT)
+    assert from_parquet[("larkspur-search-prod", None)]["values"]["system:compute-googleapis-com-machine-spec"] == "n1-standard-4"
+
+
+def test_flattened_csv_reads_system_labels(tmp_path):
+    csv_file = tmp_path / "export.csv"
+    csv_file.write_text(
+        "usage_start_time,project.id,project.number,service.description,sku.description,location.region,labels,system_labels,cost,currency,usage.amount,usage.unit\n"
+        f'2026-11-05 08:00:00 UTC,larkspur-search-prod,418203117561,Vertex AI,{PREDICTION},us-central1,[],"[{{""key"":""compute.googleapis.com/machine_spec"",""value"":""n1-standard-4""}}]",0.19,USD,3600,seconds\n'
+    )
+
+    line = collect((str(csv_file),)).spend_lines[0]
+
+    assert line.tags.values == {"system:compute-googleapis-com-machine-spec": "n1-standard-4"}

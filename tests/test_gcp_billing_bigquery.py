@@ -153,7 +153,8 @@ def test_query_groups_in_bigquery_with_parameters(fake_bigquery):
     sql = request["query"]
     parameters = {parameter["name"]: parameter for parameter in request["queryParameters"]}
     assert f"FROM `{TABLE}`" in sql
-    assert "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14" in sql
+    assert "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15\n" in sql
+    assert "TO_JSON_STRING(ARRAY(SELECT AS STRUCT key, value FROM UNNEST(system_labels) ORDER BY key, value))" in sql
     assert "SUM(CAST(cost AS NUMERIC))" in sql
     assert "resource.name, resource.global_name" in sql
     assert "_PARTITIONTIME >= TIMESTAMP_SUB(@start, INTERVAL 1 DAY)" in sql
@@ -190,3 +191,22 @@ def test_anonymous_bigquery_client_uses_endpoint(fake_bigquery):
     assert isinstance(client._credentials, AnonymousCredentials)
     assert client.project == "billing-admin"
     assert client._connection.API_BASE_URL == fake_bigquery
+
+
+SYSTEM_EXPORT = EXPORT.parent / "billing-export-system-labels.jsonl"
+
+
+def test_bigquery_system_labels_match_file_lines(fake_bigquery):
+    FakeBigQuery.rows = read_groups(str(SYSTEM_EXPORT), load_catalogue().billing_service_pattern(), None, None).groups
+    settings = GcpSettings(billing=BillingSettings(files=(str(SYSTEM_EXPORT),)), owner_labels=("team", "owner"))
+    from_files = BillingCollector(settings).collect(CollectContext(logger=logging.getLogger("test.gcp"))).spend_lines
+
+    lines = {(line.account, line.model): line for line in collect(fake_bigquery).spend_lines}
+
+    assert comparable(lines.values()) == comparable(from_files)
+    assert lines[("larkspur-search-prod", None)].tags.values == {
+        "system:compute-googleapis-com-cores": "4",
+        "system:compute-googleapis-com-machine-spec": "n1-standard-4",
+        "system:compute-googleapis-com-memory": "15360",
+    }
+    assert lines[("larkspur-search-prod", None)].source.row_count == 2

@@ -7,8 +7,8 @@ Three file shapes are read:
 - Parquet, as `bq extract --destination_format PARQUET` writes it: the same nesting as columns;
 - flattened CSV, because BigQuery cannot extract nested or repeated fields to CSV. It has one
   column per leaf field, named with a dot or an underscore (`service.description` or
-  `service_description`). The repeated fields (`labels`, `project.labels`, `credits`) are JSON
-  text in one cell.
+  `service_description`). The repeated fields (`labels`, `system_labels`, `project.labels`,
+  `credits`) are JSON text in one cell.
 
 Money: the export's `cost` and `credits.amount` are FLOAT64. Each value is rounded to 9 decimal
 places (BigQuery's NUMERIC scale) as it is read, and sums are exact DECIMAL(38, 9) sums.
@@ -34,6 +34,7 @@ _JSON_COLUMNS = {
     "service": "STRUCT(id VARCHAR, description VARCHAR)",
     "sku": "STRUCT(id VARCHAR, description VARCHAR)",
     "labels": _LABEL_LIST,
+    "system_labels": _LABEL_LIST,
     "location": "STRUCT(location VARCHAR, region VARCHAR)",
     "resource": "STRUCT(name VARCHAR, global_name VARCHAR)",
     "cost": _MONEY,
@@ -54,6 +55,7 @@ _CSV_FIELDS = {
     "sku_description": ("sku.description", "sku_description"),
     "region": ("location.region", "location_region"),
     "labels": ("labels",),
+    "system_labels": ("system_labels",),
     "resource_name": ("resource.name", "resource_name"),
     "resource_global_name": ("resource.global_name", "resource_global_name"),
     "cost": ("cost",),
@@ -172,6 +174,7 @@ def _nested_select(source: str, present: set[str], money_cast: bool) -> str:
             {optional('sku', 'sku.description')} AS sku_description,
             {optional('location', 'location.region')} AS region,
             {optional('labels', 'labels')} AS labels,
+            {optional('system_labels', 'system_labels')} AS system_labels,
             {optional('resource', 'resource.name')} AS resource_name,
             {optional('resource', 'resource.global_name')} AS resource_global_name,
             {optional('cost_type', 'cost_type')} AS cost_type,
@@ -225,6 +228,7 @@ def _csv_select(connection: Any, files: list[str]) -> str:
             {text('sku_description')} AS sku_description,
             {text('region')} AS region,
             {labels('labels')} AS labels,
+            {labels('system_labels')} AS system_labels,
             {text('resource_name')} AS resource_name,
             {text('resource_global_name')} AS resource_global_name,
             {text('cost_type')} AS cost_type,

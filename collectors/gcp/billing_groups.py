@@ -2,12 +2,17 @@
 the grouped rows it returns turned into spend lines.
 
 Both queries return the same columns (GROUP_COLUMNS): one row per usage day, project, service,
-SKU, region, resource, label set, project label set, cost type and currency, with the summed
-cost, credits and usage. Label sets are JSON text sorted by key, so equal sets group together.
+SKU, region, resource, label set, system label set, project label set, cost type and currency,
+with the summed cost, credits and usage. Label sets are JSON text sorted by key, so equal sets
+group together.
 
 Spend lines then merge the SKUs of one model: input and output tokens of Gemini 2.5 Pro become
 one line, but batch and long-context SKUs keep their own line because the model names the
 variant (`Gemini 2.5 Pro (batch)`).
+
+System labels are set by Google (`compute.googleapis.com/machine_spec`), not by a team, so they
+never split a line: a line keeps, under `system:<key>` tags, the system labels that every one of
+its rows carries with the same value.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ GROUP_COLUMNS = (
     "sku_description",
     "region",
     "labels",
+    "system_labels",
     "resource_name",
     "resource_global_name",
     "cost_type",
@@ -62,6 +68,7 @@ def aggregate_sql(normalised: str) -> str:
             sku_description,
             region,
             CASE WHEN labels IS NULL THEN '[]' ELSE CAST(to_json(list_sort(labels)) AS VARCHAR) END,
+            CASE WHEN system_labels IS NULL THEN '[]' ELSE CAST(to_json(list_sort(system_labels)) AS VARCHAR) END,
             resource_name,
             resource_global_name,
             cost_type,
@@ -101,6 +108,7 @@ def bigquery_sql(table: str, has_resource: bool, ingestion_partitioned: bool) ->
             sku.description,
             location.region,
             TO_JSON_STRING(ARRAY(SELECT AS STRUCT key, value FROM UNNEST(labels) ORDER BY key, value)),
+            TO_JSON_STRING(ARRAY(SELECT AS STRUCT key, value FROM UNNEST(system_labels) ORDER BY key, value)),
             {resource},
             cost_type,
             currency,
@@ -114,7 +122,7 @@ def bigquery_sql(table: str, has_resource: bool, ingestion_partitioned: bool) ->
           AND (@start IS NULL OR usage_start_time >= @start)
           AND (@end IS NULL OR usage_start_time < @end)
           {partition_filter}
-        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
         ORDER BY 1, 2, 3, 6, 7, 9
     """
 
@@ -129,6 +137,8 @@ class _Line:
     quantity: Decimal | None = Decimal(0)
     units: set[str] = field(default_factory=set)
     row_count: int = 0
+    # The system labels every merged row carries with the same value; None before the first row.
+    system_labels: dict[str, str] | None = None
 
 
 def spend_lines(
@@ -171,8 +181,16 @@ def spend_lines(
         else:
             line.quantity += Decimal(group["usage_amount"])
         line.units.add(group["usage_unit"] or "")
+        system_labels = _labels(group["system_labels"])
+        if line.system_labels is None:
+            line.system_labels = system_labels
+        else:
+            line.system_labels = {key: value for key, value in line.system_labels.items() if system_labels.get(key) == value}
 
-    return [_spend_line(line, location) for _, line in sorted(lines.items(), key=lambda item: repr(item[0]))]
+    ordered = [line for _, line in sorted(lines.items(), key=lambda item: repr(item[0]))]
+    for line in ordered:
+        line.tags = _with_system_labels(line.tags, line.system_labels or {}, owner_labels)
+    return [_spend_line(line, location) for line in ordered]
 
 
 def _spend_line(line: _Line, location: str) -> SpendLine:
@@ -229,4 +247,20 @@ def _tags(labels: dict[str, str], project_labels: dict[str, str], owner_labels: 
         if value and not values.get(key):
             values[key] = value
             original_keys[key] = f"project.labels.{inherited.original_keys[key]}"
+    return Tags(values, original_keys)
+
+
+SYSTEM_PREFIX = "system:"
+
+
+def _with_system_labels(tags: Tags, system_labels: dict[str, str], owner_labels: tuple[str, ...]) -> Tags:
+    """Add the system labels as `system:<key>` tags, which no Google Cloud label key can collide
+    with (label keys cannot contain a colon). A system label whose tag key is an owner label is
+    left out, so that Google's labels never name an owner."""
+    system = Tags.from_mapping({SYSTEM_PREFIX + key: value for key, value in system_labels.items()})
+    values, original_keys = dict(tags.values), dict(tags.original_keys)
+    for key, value in system.values.items():
+        if key not in owner_labels and key not in values:
+            values[key] = value
+            original_keys[key] = system.original_keys[key]
     return Tags(values, original_keys)
