@@ -1,5 +1,7 @@
 """Rules over AI keys found in code (`code.secret` assets): every key in a repository is a leak,
-and an admin key, which can create keys and read the organisation's usage, is the worst kind."""
+and an admin key, which can create keys and read the organisation's usage, is the worst kind.
+Content too large to scan that still contains key literals (`code.unscanned_content` assets) is a
+finding of its own, so that a key cannot pass unseen inside it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from scanner.coverage import build_coverage
 from scanner.model import Asset, Inventory, Location, Severity
 
 CODE_SECRET = "code.secret"
+UNSCANNED_CONTENT = "code.unscanned_content"
 
 
 def _key_groups(context: RuleContext, admin: bool) -> dict[tuple[str, str, str], list[Asset]] | None:
@@ -71,6 +74,54 @@ def _check_keys(context: RuleContext) -> Iterable[Violation] | None:
     if groups is None:
         return None
     return [_violation(scope, path, key, assets) for (scope, path, key), assets in sorted(groups.items())]
+
+
+def _check_unscanned(context: RuleContext) -> Iterable[Violation] | None:
+    """Return one violation per file whose oversize content contains key literals, or None when
+    the inventory contains nothing found in code."""
+    if not any(asset.kind.startswith("code.") for asset in context.inventory.assets):
+        return None
+    unscanned = sorted(context.inventory.assets_of_kind(UNSCANNED_CONTENT), key=lambda a: (a.scope, a.attributes["path"]))
+    return [_unscanned_violation(asset) for asset in unscanned]
+
+
+def _unscanned_violation(asset: Asset) -> Violation:
+    attributes = asset.attributes
+    path = attributes["path"]
+    repository = attributes.get("repository")
+    shown = f"{path} of repository {repository}" if repository else path
+    labels = attributes["key_labels"]
+    literals = attributes["literals"]
+    if labels:
+        found = "text shaped like " + " and ".join(f"{_article(label)} {label}" for label in labels)
+    else:
+        found = f"the AI key {'prefix' if len(literals) == 1 else 'prefixes'} {', '.join(literals)}"
+
+    if attributes["whole_file"]:
+        message = f"{shown} is larger than the {attributes['limit']} limit and was not scanned for keys, but it contains {found}."
+    else:
+        lines = attributes["lines"]
+        if len(lines) == 1:
+            skipped = f"line {lines[0]} is longer than {attributes['limit']} and was skipped, but it contains"
+        else:
+            skipped = f"lines {', '.join(map(str, lines))} are longer than {attributes['limit']} and were skipped, but they contain"
+        message = f"{shown} was only partly scanned for keys: {skipped} {found}."
+
+    evidence = {key: attributes[key] for key in ("whole_file", "limit", "lines", "literals", "key_labels")}
+    for optional in ("commit", "repository"):
+        if optional in attributes:
+            evidence[optional] = attributes[optional]
+    return Violation(
+        subject=f"{asset.scope}:{path}",
+        message=message,
+        evidence=evidence,
+        location=Location(path=path, line=attributes["line"], column=attributes["column"]),
+        severity=None if labels else Severity.LOW,
+    )
+
+
+def _article(label: str) -> str:
+    return "an" if label[:1].lower() in "aeiou" else "a"
 
 
 # Samples: inventories of `code.secret` assets as the code collector builds them.
@@ -181,4 +232,67 @@ KEY_EXPOSED = Rule(
     ),
 )
 
-RULES = [ADMIN_KEY_EXPOSED, KEY_EXPOSED]
+def _unscanned_asset(whole_file: bool, lines: list[int], literals: list[str], key_labels: list[str]) -> Asset:
+    path = "web/static/vendor.bundle.js"
+    return Asset(
+        kind=UNSCANNED_CONTENT,
+        id=f"unscanned:{path}",
+        provider="openai",
+        scope="larkspur-analytics/search-ui",
+        name=path,
+        attributes={
+            "path": path,
+            "line": lines[0],
+            "column": 1,
+            "lines": lines,
+            "whole_file": whole_file,
+            "limit": "20 MiB" if whole_file else "1000000 characters",
+            "literals": literals,
+            "key_labels": key_labels,
+        },
+    )
+
+
+KEY_UNSCANNED = Rule(
+    id="code.ai-key-unscanned",
+    title="AI key literal in content too large to scan",
+    severity=Severity.HIGH,
+    checks=(
+        "No file over sources.code.max_file_mb and no line over sources.code.max_line_length holds an AI key literal "
+        "that needs no context (sk-proj-, sk-ant-api, hf_, AIza...). High when a whole key shape is there, low for a "
+        "literal alone."
+    ),
+    why=(
+        "The key analyser skips such content to keep the scan fast, so a key inside a minified bundle, a data dump or a "
+        "generated file would otherwise pass the check unseen."
+    ),
+    remediation=(
+        "Look at the file: remove a key and revoke it as for code.ai-key-exposed, or raise sources.code.max_file_mb or "
+        "max_line_length in the audit config so the file is scanned in full, or exclude a generated file with "
+        "sources.code.exclude."
+    ),
+    limits=(
+        "A key shape counts when it has the characters its format requires and is no placeholder; the detect-secrets "
+        "filters, allow comments and the baseline are not applied to it. Formats recognised only from their context "
+        "(Azure OpenAI classic, Cohere, Mistral, DeepSeek) are not searched for."
+    ),
+    check=_check_unscanned,
+    samples=(
+        Sample("keys found, nothing unscanned", lambda: _context([_key_asset(*_PROJECT, 12, "f1")]), RuleStatus.PASS),
+        Sample(
+            "key shape in an oversize bundle",
+            lambda: _context([_unscanned_asset(True, [1], ["sk-proj-"], ["OpenAI project key"])]),
+            RuleStatus.FAIL,
+            1,
+        ),
+        Sample(
+            "prefix alone on an over-long line",
+            lambda: _context([_unscanned_asset(False, [1, 4], ["hf_"], [])]),
+            RuleStatus.FAIL,
+            1,
+        ),
+        Sample("nothing found in code", lambda: _context([]), RuleStatus.NOT_APPLICABLE),
+    ),
+)
+
+RULES = [ADMIN_KEY_EXPOSED, KEY_EXPOSED, KEY_UNSCANNED]

@@ -55,7 +55,7 @@ def test_text_report_lists_call_findings(runner):
         "(system-defined inference profile) as modelId, which no tag can attribute. [aws.bedrock.system-profile-use]",
         "repo/app.py:9:5: low: Bedrock call at repo/app.py:9 passes a modelId the code does not resolve, so whether an "
         "application inference profile attributes it is unknown. [code.bedrock.model-id-unresolved]",
-        "2 findings (1 medium, 1 low) in 1 files read.",
+        "2 findings (1 medium, 1 low) in 1 file read.",
     ]
 
 
@@ -89,7 +89,7 @@ def test_analysers_setting_limits_the_scan(runner, tmp_path):
     config = tmp_path / "audit.yaml"
     config.write_text("version: 1\nsources:\n  code:\n    analysers: [keys]\n")
     result = invoke(runner, "code", "repo", "--config", str(config))
-    assert result.stdout == "0 findings in 1 files read.\n"
+    assert result.stdout == "0 findings in 1 file read.\n"
 
 
 def test_call_analysers_skip_data_files():

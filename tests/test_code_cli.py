@@ -89,7 +89,7 @@ def test_clean_tree_exits_zero(runner, tmp_path):
     (tmp_path / "clean" / "a.py").write_text('OPENAI_API_KEY = os.environ["OPENAI_API_KEY"]\n')
     result = invoke(runner, "code", "clean")
     assert result.exit_code == 0
-    assert result.stdout == "0 findings in 1 files read.\n"
+    assert result.stdout == "0 findings in 1 file read.\n"
 
 
 def test_missing_only_path_is_one_error_line(runner):
@@ -195,9 +195,38 @@ def test_diff_base_unknown_ref_is_one_error_line(runner, tmp_path):
     init_repo(repo)
     (repo / "a.py").write_text("print(1)\n")
     commit_all(repo, "one")
-    result = invoke(runner, "code", "repo", "--diff-base", "origin/nope")
+    result = invoke(runner, "code", "repo", "--diff-base", "nosuchref")
     assert result.exit_code == 2
-    assert result.stderr.startswith("shadowmap: error: --diff-base origin/nope: no common ancestor with HEAD")
+    assert result.stderr == (
+        f"shadowmap: error: --diff-base nosuchref: revision not found in {repo}; pass an existing branch, tag or commit\n"
+    )
+
+
+def test_diff_base_unfetched_remote_branch_says_fetch(runner, tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    init_repo(repo)
+    (repo / "a.py").write_text("print(1)\n")
+    commit_all(repo, "one")
+    git(repo, "remote", "add", "origin", "https://git.larkspur.example/claims-api.git")
+    result = invoke(runner, "code", "repo", "--diff-base", "origin/main")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"shadowmap: error: --diff-base origin/main: revision not found in {repo}; fetch it first (`git fetch origin main`)\n"
+    )
+
+
+def test_diff_base_unrelated_history_says_no_common_ancestor(runner, tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    init_repo(repo)
+    (repo / "a.py").write_text("print(1)\n")
+    commit_all(repo, "one")
+    git(repo, "checkout", "-q", "--orphan", "rewrite")
+    commit_all(repo, "rewritten")
+    result = invoke(runner, "code", "repo", "--diff-base", "main")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"shadowmap: error: --diff-base main: no common ancestor with HEAD in {repo};")
 
 
 def test_history_finds_a_key_deleted_later(runner, tmp_path):
@@ -230,7 +259,7 @@ def test_config_settings_apply(runner, planted, tmp_path):
     config = tmp_path / "audit.yaml"
     config.write_text("version: 1\nsources:\n  code:\n    paths: [repo]\n    exclude: ['src/*']\n")
     result = invoke(runner, "code", "--config", str(config), "--fail-on", "none")
-    assert result.stdout.splitlines()[-1] == "1 findings (1 high) in 1 files read."
+    assert result.stdout.splitlines()[-1] == "1 finding (1 high) in 1 file read."
 
 
 def test_scan_command_runs_the_code_collector(runner, planted, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import subprocess
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from collectors.code.pipeline import FileScanner, ScanOptions, SourceFile, scan_sources
+from collectors.code.keys import KeyOccurrence, UnscannedKeyHint
+from collectors.code.pipeline import FileScanner, Problem, ScanOptions, SourceFile, scan_sources
 from collectors.code.plugins import BASE62, URL_SAFE, fake_part
 from collectors.code.walk import WalkSettings, walk_target
 
@@ -146,12 +148,23 @@ def test_fifty_megabyte_line_is_reported_and_skipped(tmp_path):
         handle.write(b"var a='sk-proj-';" + chunk * (50 * 1024 * 1024 // len(chunk) + 1) + b"\n")
         handle.write(f'const k = "{openai_key("after")}";\n'.encode())
     _, default = scan_tree(tmp_path)
-    assert default.occurrences == []
-    assert default.problems[0].reason.startswith("50.0 MiB is larger than the 20 MiB limit; skipped")
+    assert default.occurrences == [
+        UnscannedKeyHint("repo", "bundle.min.js", True, "20 MiB", (2,), ("sk-proj-",), ("OpenAI project key",), "openai")
+    ]
+    assert default.problems[0].reason == (
+        "50.0 MiB is larger than the 20 MiB limit; skipped (raise sources.code.max_file_mb in the audit config to scan it)"
+    )
 
     _, raised = scan_tree(tmp_path, options=ScanOptions(max_file_bytes=64 * 1024 * 1024, analysers=("keys",)))
-    assert [o.line for o in raised.occurrences] == [2]
-    assert raised.problems[0].reason.startswith("1 line(s) longer than 1000000 characters were not scanned")
+    assert [o.line for o in raised.occurrences if isinstance(o, KeyOccurrence)] == [2]
+    assert [o for o in raised.occurrences if isinstance(o, UnscannedKeyHint)] == [
+        UnscannedKeyHint("repo", "bundle.min.js", False, "1000000 characters", (1,), ("sk-proj-",), (), "openai")
+    ]
+    assert raised.problems[0].reason == (
+        "line 1 is longer than 1000000 characters and was not scanned for keys "
+        "(raise sources.code.max_line_length in the audit config to scan it)"
+    )
+    assert raised.problems[0].skipped is False
 
 
 def test_symlink_loops_are_reported_and_skipped(tmp_path):
@@ -194,3 +207,97 @@ def test_process_pool_finds_what_one_process_finds(tmp_path):
 ])
 def test_non_secrets_are_not_found(line):
     assert FileScanner(KEYS_ONLY).scan([SourceFile("repo", "x.py", content=line.encode())]).occurrences == []
+
+
+def deny_folder(monkeypatch, folder: Path) -> None:
+    """Make `folder` act like a folder with mode 000 for a user other than root (tests run as
+    root, whom permissions do not stop): listing it, and reaching anything inside it, raise
+    PermissionError as the system calls would."""
+    inside = str(folder) + os.sep
+    real_scandir, real_stat, real_lstat = os.scandir, os.stat, os.lstat
+
+    def is_denied(path, include_folder: bool) -> bool:
+        if not isinstance(path, (str, os.PathLike)):
+            return False
+        text = os.path.abspath(os.fspath(path))
+        return text.startswith(inside) or (include_folder and text == str(folder))
+
+    def permission_error(path) -> PermissionError:
+        return PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+
+    def scandir(path="."):
+        if is_denied(path, include_folder=True):
+            raise permission_error(path)
+        return real_scandir(path)
+
+    def stat(path, *args, **kwargs):
+        if is_denied(path, include_folder=False):
+            raise permission_error(path)
+        return real_stat(path, *args, **kwargs)
+
+    def lstat(path, *args, **kwargs):
+        if is_denied(path, include_folder=False):
+            raise permission_error(path)
+        return real_lstat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "lstat", lstat)
+
+
+def test_unreadable_folder_outside_git_is_reported(tmp_path, monkeypatch):
+    closed = tmp_path / "unr" / "closed"
+    closed.mkdir(parents=True)
+    (closed / ".gitignore").write_text("*.log\n")
+    (closed / "settings.py").write_text(f'K = "{openai_key("closed")}"\n')
+    (tmp_path / "app.py").write_text(f'K = "{openai_key("open")}"\n')
+    deny_folder(monkeypatch, closed)
+
+    walked = walk_target(tmp_path, "repo", "", WalkSettings())
+    assert [source.path for source in walked.sources] == ["app.py"]
+    assert [(p.scope, p.path, p.reason) for p in walked.problems] == [
+        ("repo", "unr/closed", "folder cannot be read (Permission denied); skipped")
+    ]
+
+
+def test_unreadable_root_folder_is_a_scope_problem(tmp_path, monkeypatch):
+    root = tmp_path / "closed"
+    root.mkdir()
+    (root / "settings.py").write_text(f'K = "{openai_key("root")}"\n')
+    deny_folder(monkeypatch, root)
+
+    walked = walk_target(root, "closed", "closed", WalkSettings())
+    assert walked.sources == []
+    assert [(p.scope, p.path, p.reason) for p in walked.problems] == [
+        ("closed", "", "folder cannot be read (Permission denied); skipped")
+    ]
+
+
+def test_unreadable_folder_does_not_stop_the_check(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from scanner.cli import main
+
+    closed = tmp_path / "tree" / "unr" / "closed"
+    closed.mkdir(parents=True)
+    (closed / "settings.py").write_text(f'K = "{openai_key("closed")}"\n')
+    (tmp_path / "tree" / "app.py").write_text(f'K = "{openai_key("open")}"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHADOWMAP_STORE", str(tmp_path / "history.sqlite"))
+    deny_folder(monkeypatch, closed)
+
+    result = CliRunner().invoke(main, ["code", "tree"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.stderr == "shadowmap: warning: code: tree/unr/closed: folder cannot be read (Permission denied); skipped\n"
+    assert result.stdout.splitlines()[-1] == "1 finding (1 high) in 1 file read; 1 path skipped (see the warnings)."
+
+
+@pytest.mark.parametrize(("scope", "path", "shown"), [
+    (".", "a", "a"),
+    ("long2.js", "long2.js", "long2.js"),
+    ("./tree", "tree/a.py", "tree/a.py"),
+    ("tree", "", "tree"),
+    ("larkspur-analytics/claims-api", "src/app.py", "larkspur-analytics/claims-api: src/app.py"),
+])
+def test_problem_names_its_path_once(scope, path, shown):
+    assert Problem(scope, path, "skipped").where == shown

@@ -5,11 +5,16 @@ SHA-1 of the secret, as detect-secrets defines it). A key found by shadowmap is 
 baseline lists the same hash for the same file, whatever the type, so a baseline written by
 detect-secrets with its own plugins silences the same keys. Line numbers are ignored because they
 move with every edit.
+
+A baseline written here names shadowmap's plugins and filters as detect-secrets names custom ones:
+`file://` and the absolute path of their module, as `detect-secrets scan --plugin` writes them.
+detect-secrets can then rescan with the file, and its pre-commit hook can use it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -56,9 +61,9 @@ def _normalise(path: str) -> str:
 
 
 def render_baseline(occurrences: Iterable[Any]) -> str:
-    """Write occurrences as a detect-secrets baseline. `plugins_used` stays empty because the
-    plugins' file path differs between installs: to audit the baseline with detect-secrets itself,
-    pass `--plugin` with the path of collectors/code/plugins.py."""
+    """Write occurrences as a detect-secrets baseline that lists shadowmap's plugins and filters.
+    Their paths are absolute, so the file works with detect-secrets only where shadowmap is
+    installed at the same place."""
     results: dict[str, list[dict[str, Any]]] = defaultdict(list)
     seen = set()
     for occurrence in sorted(occurrences, key=lambda o: (o.path, o.line, o.column)):
@@ -78,9 +83,39 @@ def render_baseline(occurrences: Iterable[Any]) -> str:
 
     document = {
         "version": DETECT_SECRETS_VERSION,
-        "plugins_used": [],
-        "filters_used": [],
+        "plugins_used": plugins_used(),
+        "filters_used": filters_used(),
         "results": dict(sorted(results.items())),
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     return json.dumps(document, indent=2) + "\n"
+
+
+def plugins_used() -> list[dict[str, str]]:
+    """Return shadowmap's AI key plugins as detect-secrets lists custom plugins, sorted by name as
+    detect-secrets sorts them."""
+    from collectors.code import plugins
+
+    path = _file_url(plugins.__file__)
+    return sorted(({"name": plugin.__name__, "path": path} for plugin in plugins.PLUGINS), key=lambda entry: entry["name"].lower())
+
+
+def filters_used() -> list[dict[str, str]]:
+    """Return the filters shadowmap applies to key candidates: detect-secrets' own by import path,
+    shadowmap's by `file://<path>::<function>`, the form detect-secrets reads for custom filters."""
+    from collectors.code import filters
+
+    entries = []
+    for function in filters.FILTERS:
+        if function.__module__.startswith("detect_secrets."):
+            entries.append({"path": f"{function.__module__}.{function.__name__}"})
+        else:
+            entries.append({"path": f"{_file_url(filters.__file__)}::{function.__name__}"})
+    return sorted(entries, key=lambda entry: entry["path"].lower())
+
+
+def _file_url(module_file: str | None) -> str:
+    # detect-secrets strips the `file://` and opens the rest as a path, so this is no RFC 8089
+    # URL: the path is neither quoted nor given a host.
+    assert module_file is not None
+    return "file://" + os.path.abspath(module_file)

@@ -101,7 +101,8 @@ def _check(
     report = _render(run, collector, output_format)
     _write(report, output)
 
-    if fail_on.lower() == "none":
+    # A baseline is written to record the keys found, so finding them is the expected outcome.
+    if fail_on.lower() == "none" or output_format == "baseline":
         return 0
     threshold = Severity.parse(fail_on)
     failing = any(finding.severity >= threshold and finding.suppression is None for finding in run.findings)
@@ -248,16 +249,37 @@ def _render_text(run, collector: CodeCollector) -> str:
         else:
             lines.append(f"{where}: {finding.severity.label}: {finding.message}{commit} [{finding.rule_id}]{suppressed}")
 
+    lines.append(_summary(run, collector))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(run, collector: CodeCollector) -> str:
+    """Write the last line of the text report: findings by severity, files read, and the paths
+    skipped whole or in part."""
     counts: dict[str, int] = {}
     for finding in run.findings:
         counts[finding.severity.label] = counts.get(finding.severity.label, 0) + 1
     by_severity = ", ".join(f"{count} {label}" for label, count in sorted(counts.items(), key=lambda item: -Severity.parse(item[0])))
-    summary = f"{len(run.findings)} findings" + (f" ({by_severity})" if by_severity else "")
-    skipped = run.inventory.outcomes[0].skipped_row_count
-    summary += f" in {collector.stats.files} files read"
-    summary += f"; {skipped} files skipped (see the warnings above)." if skipped else "."
-    lines.append(summary)
-    return "\n".join(lines) + "\n"
+    summary = count_text(len(run.findings), "finding") + (f" ({by_severity})" if by_severity else "")
+    summary += f" in {count_text(collector.stats.files, 'file')} read"
+
+    skipped = {problem.where for problem in collector.problems if problem.skipped}
+    partly = {problem.where for problem in collector.problems if not problem.skipped} - skipped
+    gaps = []
+    if skipped:
+        gaps.append(f"{count_text(len(skipped), 'path')} skipped")
+    if partly:
+        gaps.append(f"{count_text(len(partly), 'file')} partly scanned")
+    if not gaps:
+        return summary + "."
+    # --quiet hides warnings, so the pointer to them would lead nowhere.
+    pointer = "see the warnings" if logging.getLogger("shadowmap").isEnabledFor(logging.WARNING) else "run without --quiet to see why"
+    return summary + f"; {' and '.join(gaps)} ({pointer})."
+
+
+def count_text(count: int, noun: str) -> str:
+    """Write a count with its noun, such as `1 file` or `3 files`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _write(report: str, output: Path | None) -> None:

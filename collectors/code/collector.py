@@ -2,9 +2,10 @@
 organisations, as assets.
 
 Code carries no spend. Each key occurrence becomes a `code.secret` asset whose id is
-`<fingerprint>:<path>:<line>`; each AI SDK call a `code.ai_call` asset whose id is
-`<path>:<line>:<column>:<provider>`; each package, Terraform resource, .env setting, MCP server
-and AI notebook an inventory asset (collectors/code/inventory.py). The code rules
+`<fingerprint>:<path>:<line>`; each file whose oversize content contains key literals a
+`code.unscanned_content` asset whose id is `unscanned:<path>`; each AI SDK call a `code.ai_call`
+asset whose id is `<path>:<line>:<column>:<provider>`; each package, Terraform resource, .env
+setting, MCP server and AI notebook an inventory asset (collectors/code/inventory.py). The code rules
 (rules/code_*.py) turn the assets into findings. `shadowmap code` runs this same collector over
 the paths, diff or history range it is given.
 """
@@ -20,7 +21,7 @@ from collectors.code.baseline import Baseline
 from collectors.code.calls import CallOccurrence, apply_env_endpoints, call_asset
 from collectors.code.github import ScopeUnavailable, list_live, list_snapshot, tarball_sources
 from collectors.code.inventory import AI_SETTING, InventoryOccurrence, inventory_asset
-from collectors.code.keys import KeyOccurrence
+from collectors.code.keys import KeyOccurrence, UnscannedKeyHint
 from collectors.code.pipeline import Problem, ScanResult, ScanStats, SourceFile, scan_sources
 from collectors.code.sdks import load_catalogue, normalise_gateways
 from collectors.code.settings import CodeSettings
@@ -62,6 +63,8 @@ class CodeCollector:
         self.calls: list[CallOccurrence] = []
         self.inventory: list[InventoryOccurrence] = []
         self.stats = ScanStats()
+        # Every file or folder problem of the last collect, for the summary of `shadowmap code`.
+        self.problems: list[Problem] = []
 
     def describe(self) -> str:
         if self._description:
@@ -100,6 +103,7 @@ class CodeCollector:
                 silenced += len(occurrences) - len(kept)
                 occurrences = kept
 
+            hints = [o for o in result.occurrences if isinstance(o, UnscannedKeyHint)]
             calls, inventory = self._calls_and_inventory(result)
             self.occurrences.extend(occurrences)
             self.calls.extend(calls)
@@ -111,6 +115,7 @@ class CodeCollector:
             else:
                 outcome.scopes_not_seen.append(ScopeGap(scope.name, result.problems[0].reason))
             scope_assets = [occurrence_asset(occurrence, scope.repository) for occurrence in occurrences]
+            scope_assets += [unscanned_asset(hint, scope.repository) for hint in hints]
             scope_assets += [call_asset(call, scope.repository) for call in calls]
             scope_assets += [inventory_asset(item, scope.repository) for item in inventory]
             for asset in scope_assets:
@@ -125,7 +130,10 @@ class CodeCollector:
             context.progress(scope.name, index, len(scopes))
 
         if logged < outcome.skipped_row_count:
-            context.logger.warning("code: %d more files were skipped; the report lists them", outcome.skipped_row_count - logged)
+            context.logger.warning(
+                "code: %d more file problems were not logged; the JSON report lists them under skipped_rows",
+                outcome.skipped_row_count - logged,
+            )
         if silenced:
             outcome.notes.append(f"{silenced} key occurrences listed in the baseline {self.settings.baseline} were not reported.")
         return CollectorResult(outcome, assets=sorted(assets, key=lambda a: (a.scope, a.attributes["path"], a.attributes["line"], a.attributes["column"])))
@@ -144,7 +152,8 @@ class CodeCollector:
         for problem in result.problems:
             if not problem.path:
                 continue
-            outcome.skipped_rows.append(SkippedRow(location=f"{problem.scope}: {problem.path}", row=0, reason=problem.reason))
+            self.problems.append(problem)
+            outcome.skipped_rows.append(SkippedRow(location=problem.where, row=0, reason=problem.reason))
             outcome.skipped_row_count += 1
             if logged < MAX_LOGGED_PROBLEMS:
                 context.logger.warning("code: %s", problem.describe())
@@ -189,6 +198,34 @@ def _archive_loader(full_name: str, fetch: Callable[[], bytes], settings: CodeSe
         return tarball_sources(full_name, fetch(), settings.walk, settings.scan.max_file_bytes)
 
     return load
+
+
+def unscanned_asset(hint: UnscannedKeyHint, repository: str | None = None) -> Asset:
+    """Build the `code.unscanned_content` asset of a file whose oversize content contains key
+    literals. It names the literals and the key formats, never any part of a key."""
+    attributes = {
+        "path": hint.path,
+        "line": hint.lines[0],
+        "column": 1,
+        "lines": list(hint.lines),
+        "whole_file": hint.whole_file,
+        "limit": hint.limit,
+        "literals": list(hint.literals),
+        "key_labels": list(hint.key_labels),
+    }
+    if hint.commit:
+        attributes["commit"] = hint.commit
+    if repository:
+        attributes["repository"] = repository
+    return Asset(
+        kind="code.unscanned_content",
+        id=f"unscanned:{hint.path}",
+        provider=hint.provider,
+        scope=hint.scope,
+        name=hint.path,
+        attributes=attributes,
+        source=SourceRef(location=hint.path, row=hint.lines[0]),
+    )
 
 
 def occurrence_asset(occurrence: KeyOccurrence, repository: str | None = None) -> Asset:

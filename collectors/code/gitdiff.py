@@ -60,18 +60,37 @@ def work_tree_root(path: Path) -> Path:
 def lines_added_since(path: Path, base_ref: str) -> tuple[Path, list[AddedFile]]:
     """Return the lines the work tree under `path` adds since its merge base with `base_ref`."""
     root = work_tree_root(path)
+    if base_ref.startswith("-"):
+        raise InputError(f"--diff-base {base_ref}: give a branch, tag or commit such as origin/main, not an option")
+    if not _is_commit(root, base_ref):
+        remote, _, branch = base_ref.partition("/")
+        if branch and remote in run_git(root, "remote").split():
+            advice = f"fetch it first (`git fetch {remote} {branch}`)"
+        else:
+            advice = "pass an existing branch, tag or commit"
+        raise InputError(f"--diff-base {base_ref}: revision not found in {root}; {advice}")
+    if not _is_commit(root, "HEAD"):
+        raise InputError(f"--diff-base {base_ref}: {root} has no commit yet, so there is nothing to compare with")
     try:
         merge_base = run_git(root, "merge-base", base_ref, "HEAD").strip()
     except InputError:
         raise InputError(
-            f"--diff-base {base_ref}: no common ancestor with HEAD in {root}; fetch the base first "
-            f"(for example `git fetch origin {base_ref.split('/')[-1]}`)"
+            f"--diff-base {base_ref}: no common ancestor with HEAD in {root}; in a shallow clone, fetch the full "
+            "history first (`git fetch --unshallow`, or fetch-depth: 0 in actions/checkout)"
         ) from None
 
     diff = run_git(
         root, "diff", "--no-color", "--no-ext-diff", "-U0", "-M", "--diff-filter=AMR", merge_base, "--", str(path.resolve())
     )
     return root, parse_added_lines(diff)
+
+
+def _is_commit(root: Path, revision: str) -> bool:
+    try:
+        run_git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}")
+    except InputError:
+        return False
+    return True
 
 
 def lines_added_in_history(path: Path, revision_range: str) -> tuple[Path, list[AddedFile]]:

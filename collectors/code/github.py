@@ -19,11 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator
 
-from collectors.code.pipeline import MEBIBYTE, Problem, SourceFile
+from collectors.code.pipeline import MEBIBYTE, Problem, SourceFile, too_large_reason
 from collectors.code.walk import WalkSettings, is_excluded
 
 DEFAULT_API_URL = "https://api.github.com"
 DOWNLOAD_TIMEOUT_SECONDS = 120
+
+# github.com rejects a push that contains a file over 100 MB ("this exceeds GitHub's file size
+# limit of 100 MB"). An archive member is therefore at most this large, unless the server is a
+# GitHub Enterprise Server with another limit. Members up to this size are read into memory.
+GITHUB_MAX_FILE_BYTES = 100 * MEBIBYTE
 
 
 class ScopeUnavailable(Exception):
@@ -87,10 +92,10 @@ def tarball_sources(full_name: str, archive: bytes, walk: WalkSettings, max_file
                 relative = "/".join(parts)
                 if is_excluded(relative, walk):
                     continue
-                if member.size > max_file_bytes:
-                    problems.append(
-                        Problem(full_name, relative, f"{member.size / MEBIBYTE:.1f} MiB is larger than the {max_file_bytes / MEBIBYTE:.0f} MiB limit; skipped")
-                    )
+                # A member over max_file_bytes is still handed on, up to GitHub's own file size
+                # limit, so the scanner reports it and searches it for key literals.
+                if member.size > max(max_file_bytes, GITHUB_MAX_FILE_BYTES):
+                    problems.append(Problem(full_name, relative, too_large_reason(member.size, max_file_bytes)))
                     continue
                 handle = tar.extractfile(member)
                 if handle is None:

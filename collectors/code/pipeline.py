@@ -14,6 +14,10 @@ analysers cost nothing on data files. An analyser with no literals runs on every
 (manifests, Terraform, .env and MCP files are picked by name). AI keys
 (collectors/code/keys.py), AI SDK calls in Python and JavaScript, and the AI inventory share the
 walk, the read and the prefilter.
+
+A file over `max_file_bytes` is reported and not analysed. An analyser that defines
+`inspect_oversize` (the key analyser) still reads it in blocks of OVERSIZE_BLOCK_BYTES, so that
+memory stays bounded, and returns occurrences of what it found there.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import posixpath
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Protocol
 
 # Analyser name -> "module:class". Each class is built with the ScanOptions in every worker.
 ANALYSERS: dict[str, str] = {
@@ -51,6 +56,9 @@ BATCH_MAX_FILES = 64
 BATCH_MAX_BYTES = 4 * 1024 * 1024
 
 MEBIBYTE = 1024 * 1024
+
+# Files over max_file_bytes are read in blocks of this size when an analyser inspects them.
+OVERSIZE_BLOCK_BYTES = MEBIBYTE
 
 
 @dataclass(frozen=True)
@@ -85,15 +93,28 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class Problem:
-    """A file or path that was reported and skipped, with the reason in one line."""
+    """A file or path that was reported, with the reason in one line. `skipped` is True when the
+    whole file or folder was left out, False when the file was read but part of it was not
+    analysed (an over-long line, a file that does not parse)."""
 
     scope: str
     path: str
     reason: str
+    skipped: bool = True
+
+    @property
+    def where(self) -> str:
+        """The path as reports show it, led by the scope only when the path does not already
+        name it (a file of a GitHub repository, say, is shown relative to the repository)."""
+        if not self.path:
+            return self.scope
+        scope = posixpath.normpath(self.scope.replace("\\", "/")) if self.scope else "."
+        if scope == "." or self.path == scope or self.path.startswith(scope.rstrip("/") + "/"):
+            return self.path
+        return f"{self.scope}: {self.path}"
 
     def describe(self) -> str:
-        where = f"{self.scope}: {self.path}" if self.path else self.scope
-        return f"{where}: {self.reason}"
+        return f"{self.where}: {self.reason}"
 
 
 @dataclass
@@ -134,7 +155,8 @@ class Document:
     problems: list[Problem] = field(default_factory=list)
 
     def report(self, reason: str) -> None:
-        self.problems.append(Problem(self.source.scope, self.source.path, reason))
+        """Record that part of this file was not analysed; the rest of it still is."""
+        self.problems.append(Problem(self.source.scope, self.source.path, reason, skipped=False))
 
 
 class Analyser(Protocol):
@@ -142,6 +164,13 @@ class Analyser(Protocol):
     literals: tuple[str, ...]
 
     def analyse(self, document: Document) -> list[Any]: ...
+
+
+class OversizeInspector(Protocol):
+    """An analyser that also looks at files too large to analyse, block by block, without
+    holding them in memory (the key analyser searches them for key prefixes)."""
+
+    def inspect_oversize(self, source: SourceFile, blocks: Iterable[bytes]) -> list[Any]: ...
 
 
 def build_analysers(options: ScanOptions) -> list[Analyser]:
@@ -221,17 +250,18 @@ class FileScanner:
     def _read(self, source: SourceFile, result: ScanResult) -> bytes | None:
         limit = self.options.max_file_bytes
         if source.content is not None:
-            if len(source.content) > limit:
-                result.problems.append(Problem(source.scope, source.path, _too_large(len(source.content), limit)))
+            content = source.content
+            if len(content) > limit:
+                self._skip_oversize(source, len(content), lambda: _slices(content), result)
                 return None
-            return source.content
+            return content
 
         assert source.location is not None
         try:
             with open(source.location, "rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
                 if size > limit:
-                    result.problems.append(Problem(source.scope, source.path, _too_large(size, limit)))
+                    self._skip_oversize(source, size, lambda: _blocks_of(handle), result)
                     return None
                 return handle.read()
         except OSError as error:
@@ -239,11 +269,36 @@ class FileScanner:
             result.problems.append(Problem(source.scope, source.path, reason))
             return None
 
+    def _skip_oversize(self, source: SourceFile, size: int, open_blocks: Callable[[], Iterator[bytes]], result: ScanResult) -> None:
+        """Report a file over max_file_bytes, and let the analysers that inspect such files read
+        it block by block. A file that looks binary is not inspected."""
+        result.problems.append(Problem(source.scope, source.path, too_large_reason(size, self.options.max_file_bytes)))
+        inspectors = [analyser for analyser in self.analysers if hasattr(analyser, "inspect_oversize")]
+        if not inspectors:
+            return
+        first = next(open_blocks(), b"")
+        if b"\0" in first[:BINARY_SNIFF_BYTES]:
+            return
+        for inspector in inspectors:
+            result.occurrences.extend(inspector.inspect_oversize(source, open_blocks()))
 
-def _too_large(size: int, limit: int) -> str:
+
+def _slices(content: bytes) -> Iterator[bytes]:
+    for start in range(0, len(content), OVERSIZE_BLOCK_BYTES):
+        yield content[start:start + OVERSIZE_BLOCK_BYTES]
+
+
+def _blocks_of(handle: BinaryIO) -> Iterator[bytes]:
+    handle.seek(0)
+    while block := handle.read(OVERSIZE_BLOCK_BYTES):
+        yield block
+
+
+def too_large_reason(size: int, limit: int) -> str:
+    """Return the problem text for a file over the size limit."""
     return (
         f"{size / MEBIBYTE:.1f} MiB is larger than the {limit / MEBIBYTE:.0f} MiB limit; skipped "
-        "(raise max_file_mb in the code settings to scan it)"
+        "(raise sources.code.max_file_mb in the audit config to scan it)"
     )
 
 

@@ -3,7 +3,7 @@
 Inside a git work tree the list comes from `git ls-files --cached --others --exclude-standard`,
 so .gitignore, .git/info/exclude and the user's global excludes apply exactly as git applies them.
 Outside one, the tree is walked and every .gitignore found on the way is honoured with git's
-pattern rules. Vendored folders, files with binary extensions and the excluded globs are left out;
+pattern rules; a folder that cannot be listed is reported and skipped. Vendored folders, files with binary extensions and the excluded globs are left out;
 symbolic links are never followed, and a link that loops is reported.
 """
 
@@ -80,7 +80,7 @@ def walk_target(root: Path, scope: str, prefix: str, settings: WalkSettings) -> 
 
     relative_paths = _git_files(root) if settings.use_gitignore else None
     if relative_paths is None:
-        relative_paths = _walk_files(root, settings.use_gitignore, result)
+        relative_paths = _walk_files(root, scope, prefix, settings.use_gitignore, result)
 
     for relative in relative_paths:
         _add_file(root, relative, scope, prefix, settings, result)
@@ -163,24 +163,35 @@ def _git_files(root: Path) -> list[str] | None:
     return sorted(dict.fromkeys(name for name in names if name))
 
 
-def _walk_files(root: Path, use_gitignore: bool, result: WalkResult) -> list[str]:
-    """Walk `root` without following links, honouring every .gitignore on the way."""
+def _walk_files(root: Path, scope: str, prefix: str, use_gitignore: bool, result: WalkResult) -> list[str]:
+    """Walk `root` without following links, honouring every .gitignore on the way.
+
+    A folder that cannot be listed is reported and skipped. When it is the root, its problem has
+    the empty path, so the caller can treat the whole scope as unreadable."""
     files: list[str] = []
     stack: list[tuple[str, list[IgnoreRules]]] = [("", [])]
     while stack:
         relative_dir, rules = stack.pop()
         directory = root / relative_dir if relative_dir else root
-        if use_gitignore and (directory / ".gitignore").is_file():
-            rules = rules + [IgnoreRules.read(directory / ".gitignore", relative_dir)]
         try:
             entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
         except OSError as error:
-            result.problems.append(Problem(str(root), relative_dir or ".", f"folder cannot be read ({error.strerror}); skipped"))
+            shown = display_path(prefix, relative_dir) if relative_dir else ""
+            result.problems.append(Problem(scope, shown, f"folder cannot be read ({error.strerror}); skipped"))
             continue
+
+        # The .gitignore is found in the listing: a stat of it raises PermissionError in a folder
+        # that can be listed but not entered (read permission without execute permission).
+        if use_gitignore and any(entry.name == ".gitignore" and _is_file(entry) for entry in entries):
+            rules = rules + [IgnoreRules.read(directory / ".gitignore", relative_dir)]
 
         for entry in entries:
             relative = f"{relative_dir}/{entry.name}" if relative_dir else entry.name
-            is_dir = entry.is_dir(follow_symlinks=False)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError as error:
+                result.problems.append(Problem(scope, display_path(prefix, relative), f"cannot be read ({error.strerror}); skipped"))
+                continue
             if entry.name == ".git" or any(rule.ignores(relative, is_dir) is True for rule in _deciding(rules, relative, is_dir)):
                 continue
             if is_dir:
@@ -188,6 +199,13 @@ def _walk_files(root: Path, use_gitignore: bool, result: WalkResult) -> list[str
             else:
                 files.append(relative)
     return sorted(files)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _deciding(rules: list[IgnoreRules], relative: str, is_dir: bool) -> list[IgnoreRules]:
