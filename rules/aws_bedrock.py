@@ -23,6 +23,7 @@ from collectors.aws.catalogue import (
     is_bedrock_service,
     short_model_id,
 )
+from collectors.code.calls import call_subjects
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import Policy
 from scanner.coverage import build_coverage
@@ -179,6 +180,9 @@ def _code_model_id(asset: Asset) -> str | None:
 
 
 def _code_violations(calls: list[Asset], kind: str) -> list[Violation]:
+    # Subjects name the call by repository path, client, operation and model, not by line, so a
+    # finding keeps its fingerprint when lines above the call move.
+    subjects = call_subjects(calls)
     violations = []
     for asset in sorted(calls, key=lambda item: item.id):
         model_id = _code_model_id(asset)
@@ -186,11 +190,10 @@ def _code_violations(calls: list[Asset], kind: str) -> list[Violation]:
             continue
         path = asset.attributes.get("path")
         location = Location(str(path), asset.attributes.get("line"), asset.attributes.get("column")) if path else None
-        where = f"{path}:{asset.attributes.get('line')}" if path else asset.scope
         violations.append(
             Violation(
-                subject=asset.id,
-                message=f"Bedrock call at {where} passes {model_id} ({KIND_WORDS[kind]}) as modelId, which no tag can attribute.",
+                subject=subjects[asset.id],
+                message=f"Bedrock call passes {model_id} ({KIND_WORDS[kind]}) as modelId, which no tag can attribute.",
                 evidence={"source": "code", "model_id": model_id},
                 location=location,
             )

@@ -9,11 +9,10 @@ code does not resolve, or resolves only in part.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Callable, Iterable
 
 from collectors.aws.catalogue import FOUNDATION_MODEL, SYSTEM_PROFILE, classify_model_id
-from collectors.code.calls import AI_CALL, LABELS_ABSENT, LABELS_NOT_SUPPORTED, LABELS_PRESENT, LABELS_UNRESOLVED
+from collectors.code.calls import AI_CALL, LABELS_ABSENT, LABELS_NOT_SUPPORTED, LABELS_PRESENT, LABELS_UNRESOLVED, call_subjects, subject_path
 from collectors.code.inventory import AI_SETTING
 from collectors.code.sdks import UNRESOLVED, load_catalogue, normalise_gateways, via_gateway
 from collectors.gcp.labels import label_problems
@@ -25,19 +24,6 @@ from scanner.model import Asset, Inventory, Location, Severity, normalise_tag_ke
 PROVIDER_NAMES = {"aws": "Bedrock", "gcp": "Vertex AI", "openai": "OpenAI", "anthropic": "Anthropic", "azure": "Azure OpenAI", "google": "Gemini API"}
 
 
-def call_subjects(calls: list[Asset]) -> dict[str, str]:
-    """Give each call a subject that survives edits elsewhere in its file: scope, path, client,
-    operation and model, numbered in file order when several calls share them."""
-    counters: dict[str, int] = defaultdict(int)
-    subjects = {}
-    for asset in sorted(calls, key=_place):
-        attributes = asset.attributes
-        base = f"{asset.scope}:{attributes['path']}:{asset.name}:{attributes.get('model_id') or '-'}"
-        counters[base] += 1
-        subjects[asset.id] = f"{base}#{counters[base]}"
-    return subjects
-
-
 def _place(asset: Asset) -> tuple:
     attributes = asset.attributes
     return (asset.scope, attributes.get("path", ""), attributes.get("line", 0), attributes.get("column", 0))
@@ -45,10 +31,6 @@ def _place(asset: Asset) -> tuple:
 
 def _location(asset: Asset) -> Location:
     return Location(asset.attributes["path"], asset.attributes.get("line"), asset.attributes.get("column"))
-
-
-def _where(asset: Asset) -> str:
-    return f"{asset.attributes['path']}:{asset.attributes.get('line')}"
 
 
 def _calls(context: RuleContext, keep: Callable[[Asset], bool]) -> list[Asset]:
@@ -83,17 +65,17 @@ def _check_bedrock_model_ids(context: RuleContext) -> Iterable[Violation] | None
         kind = asset.attributes["model_id_class"]
         if kind == UNRESOLVED:
             message = (
-                f"Bedrock call at {_where(asset)} passes a modelId the code does not resolve"
+                f"Bedrock call passes a modelId the code does not resolve"
                 f"{f' ({model_id})' if model_id else ''}, so whether an application inference profile attributes it is unknown."
             )
             severity = Severity.LOW
         elif kind == "unknown":
-            message = f"Bedrock call at {_where(asset)} passes {model_id}, which is not a Bedrock model identifier the catalogue knows, so its attribution is unknown."
+            message = f"Bedrock call passes {model_id}, which is not a Bedrock model identifier the catalogue knows, so its attribution is unknown."
             severity = Severity.LOW
         elif kind in (SYSTEM_PROFILE, FOUNDATION_MODEL) and classify_model_id(model_id or "") != kind:
             # A partly resolved ARN that the AWS rules cannot classify: judged here instead.
             words = "system-defined inference profile" if kind == SYSTEM_PROFILE else "foundation model"
-            message = f"Bedrock call at {_where(asset)} passes {model_id}, a {words} ARN built at run time, which no tag can attribute."
+            message = f"Bedrock call passes {model_id}, a {words} ARN built at run time, which no tag can attribute."
             severity = Severity.MEDIUM
         else:
             continue
@@ -121,10 +103,10 @@ def _check_labels_missing(context: RuleContext) -> Iterable[Violation] | None:
         backend_unknown = attributes.get("vertex_backend", True) is None
         maybe = " if the client reaches Vertex AI (its backend is set outside the code)" if backend_unknown else ""
         if status == LABELS_ABSENT:
-            message = f"Vertex AI call at {_where(asset)} carries no labels{maybe}, so its spend reaches the project only, not a team."
+            message = f"Vertex AI call carries no labels{maybe}, so its spend reaches the project only, not a team."
             severity = Severity.LOW if backend_unknown else None
         elif status == LABELS_UNRESOLVED:
-            message = f"Vertex AI call at {_where(asset)} passes labels the code does not resolve, so whether they attribute its spend is unknown."
+            message = f"Vertex AI call passes labels the code does not resolve, so whether they attribute its spend is unknown."
             severity = Severity.LOW
         else:
             labels = attributes.get("labels") or {}
@@ -132,7 +114,7 @@ def _check_labels_missing(context: RuleContext) -> Iterable[Violation] | None:
             missing = [key for key in required if key not in present]
             if not missing:
                 continue
-            message = f"Vertex AI call at {_where(asset)} carries labels without {', '.join(missing)}, which policy.required_tags requires."
+            message = f"Vertex AI call carries labels without {', '.join(missing)}, which policy.required_tags requires."
             severity = Severity.LOW if backend_unknown else None
         violations.append(Violation(subjects[asset.id], message, _evidence(asset, labels=attributes.get("labels"), labels_status=status), _location(asset), severity))
     return violations
@@ -152,7 +134,7 @@ def _check_labels_invalid(context: RuleContext) -> Iterable[Violation] | None:
         violations.append(
             Violation(
                 subjects[asset.id],
-                f"Vertex AI call at {_where(asset)} passes labels Google rejects: {'; '.join(problems)}.",
+                f"Vertex AI call passes labels Google rejects: {'; '.join(problems)}.",
                 _evidence(asset, labels=labels, problems=problems),
                 _location(asset),
             )
@@ -173,7 +155,7 @@ def _check_partner_models(context: RuleContext) -> Iterable[Violation] | None:
         Violation(
             subjects[asset.id],
             (
-                f"Partner model call at {_where(asset)} goes through {asset.attributes.get('client')}, which sends no request labels, "
+                f"Partner model call goes through {asset.attributes.get('client')}, which sends no request labels, "
                 f"so the spend on {asset.attributes.get('model_id') or 'its model'} reaches the Google Cloud project only."
             ),
             _evidence(asset, client=asset.attributes.get("client")),
@@ -199,9 +181,9 @@ def _end_user_check(provider: str, field: str) -> Callable[[RuleContext], Iterab
                 continue
             name = PROVIDER_NAMES[provider]
             if state is None:
-                message = f"{name} call at {_where(asset)} spreads its arguments in, so whether it passes {field} is unknown."
+                message = f"{name} call spreads its arguments in, so whether it passes {field} is unknown."
             else:
-                message = f"{name} call at {_where(asset)} passes no {field}, so its usage cannot be attributed to an end user."
+                message = f"{name} call passes no {field}, so its usage cannot be attributed to an end user."
             violations.append(Violation(subjects[asset.id], message, _evidence(asset, end_user=state), _location(asset), Severity.LOW))
         return violations
 
@@ -230,12 +212,12 @@ def _check_gateway(context: RuleContext) -> Iterable[Violation] | None:
             continue
         name = PROVIDER_NAMES.get(asset.provider, asset.provider)
         if routed is None:
-            message = f"{name} call at {_where(asset)} reaches an endpoint the code does not resolve, so whether it goes through a gateway is unknown."
+            message = f"{name} call reaches an endpoint the code does not resolve, so whether it goes through a gateway is unknown."
             violations.append(Violation(subjects[asset.id], message, _evidence(asset), _location(asset), Severity.LOW))
             continue
         if catalogue.provider_of_host(host) is None:
             continue  # a self-hosted or internal endpoint, not a provider's
-        message = f"{name} call at {_where(asset)} goes straight to {host} instead of through a gateway ({', '.join(sorted(gateways))})."
+        message = f"{name} call goes straight to {host} instead of through a gateway ({', '.join(sorted(gateways))})."
         violations.append(Violation(subjects[asset.id], message, _evidence(asset), _location(asset)))
 
     for setting in sorted(settings, key=_place):
@@ -244,7 +226,7 @@ def _check_gateway(context: RuleContext) -> Iterable[Violation] | None:
             continue
         violations.append(
             Violation(
-                f"{setting.scope}:{setting.attributes['path']}:{setting.name}",
+                f"{subject_path(setting)}:{setting.name}",
                 f"{setting.attributes['path']} sets {setting.name} to the provider host {host} instead of a gateway ({', '.join(sorted(gateways))}).",
                 {"provider": setting.provider, "variable": setting.name, "host": host},
                 Location(setting.attributes["path"], setting.attributes.get("line"), setting.attributes.get("column")),

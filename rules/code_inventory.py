@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from collectors.code.calls import subject_path
 from collectors.code.inventory import IAC_RESOURCE
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import Policy
@@ -38,7 +39,7 @@ def _check_terraform_tags(context: RuleContext) -> Iterable[Violation] | None:
             severity = None
         violations.append(
             Violation(
-                subject=f"{asset.scope}:{attributes['path']}:{attributes['address']}",
+                subject=f"{subject_path(asset)}:{attributes['address']}",
                 message=message,
                 evidence={"provider": asset.provider, "missing": missing, word: dict(sorted(asset.tags.values.items())), "resource_type": attributes["resource_type"]},
                 location=Location(attributes["path"], attributes["line"], attributes.get("column")),

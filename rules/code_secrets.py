@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
+from collectors.code.calls import subject_path
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import Policy
 from scanner.coverage import build_coverage
@@ -54,7 +55,7 @@ def _violation(scope: str, path: str, key_fingerprint: str, assets: list[Asset])
             evidence[optional] = first[optional]
 
     return Violation(
-        subject=f"{scope}:{key_fingerprint}",
+        subject=f"{subject_path(assets[0])}:{key_fingerprint}",
         message=f"{path}{in_repository} holds the {first['label']} {first['redacted']} in plain text at {where}{added}.",
         evidence=evidence,
         location=Location(path=path, line=first["line"], column=first["column"]),
@@ -112,7 +113,7 @@ def _unscanned_violation(asset: Asset) -> Violation:
         if optional in attributes:
             evidence[optional] = attributes[optional]
     return Violation(
-        subject=f"{asset.scope}:{path}",
+        subject=subject_path(asset),
         message=message,
         evidence=evidence,
         location=Location(path=path, line=attributes["line"], column=attributes["column"]),

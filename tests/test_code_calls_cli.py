@@ -51,9 +51,9 @@ def test_text_report_lists_call_findings(runner):
     result = invoke(runner, "code", "repo", "--fail-on", "medium")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        "repo/app.py:8:5: medium: Bedrock call at repo/app.py:8 passes us.anthropic.claude-3-5-haiku-20241022-v1:0 "
+        "repo/app.py:8:5: medium: Bedrock call passes us.anthropic.claude-3-5-haiku-20241022-v1:0 "
         "(system-defined inference profile) as modelId, which no tag can attribute. [aws.bedrock.system-profile-use]",
-        "repo/app.py:9:5: low: Bedrock call at repo/app.py:9 passes a modelId the code does not resolve, so whether an "
+        "repo/app.py:9:5: low: Bedrock call passes a modelId the code does not resolve, so whether an "
         "application inference profile attributes it is unknown. [code.bedrock.model-id-unresolved]",
         "2 findings (1 medium, 1 low) in 1 file read.",
     ]

@@ -73,7 +73,7 @@ def test_text_report_lists_findings_and_fails_on_high(runner, planted):
     result = invoke(runner, "code", "repo")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[0] == f"repo/src/settings.py:1:10: critical: OpenAI admin key sk-admin-…{planted['admin'][-4:]} [code.ai-admin-key-exposed]"
+    assert lines[0] == f"repo/src/settings.py:1:10: critical: OpenAI admin key sk-admin-…{planted['admin'][-4:]} is written in plain text in this file. [code.ai-admin-key-exposed]"
     assert lines[-1] == "3 findings (1 critical, 2 high) in 2 files read."
 
 
@@ -245,7 +245,7 @@ def test_history_finds_a_key_deleted_later(runner, tmp_path):
     result = invoke(runner, "code", "repo", "--history", "HEAD~2..HEAD")
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == (
-        f"repo/a.py:2:8: high: Anthropic API key sk-ant-api03-…{key[-4:]} (commit {leaked[:12]}) [code.ai-key-exposed]"
+        f"repo/a.py:2:8: high: Anthropic API key sk-ant-api03-…{key[-4:]} is written in plain text in this file (commit {leaked[:12]}). [code.ai-key-exposed]"
     )
 
 

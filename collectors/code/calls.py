@@ -10,6 +10,7 @@ reaches, whether it names its end user and which labels it carries.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -34,6 +35,29 @@ HOST_ENV_FILE = "env_file"
 
 # A Bedrock REST path: /model/{modelId}/{operation}.
 BEDROCK_URL_PATH = re.compile(r"/model/(?P<model>[^/?#]+)/(?P<operation>invoke|invoke-with-response-stream|converse|converse-stream)\b")
+
+
+def subject_path(asset: Asset) -> str:
+    """Return where a code asset is, as finding subjects name it: its path relative to the
+    repository (the git top level, else the scanned root), led by the GitHub repository when it
+    has one. Never the path as typed on the command line, so fingerprints do not change with it."""
+    attributes = asset.attributes
+    path = attributes.get("repo_path") or attributes.get("path", "")
+    repository = attributes.get("repository")
+    return f"{repository}:{path}" if repository else path
+
+
+def call_subjects(calls: list[Asset]) -> dict[str, str]:
+    """Give each call a subject that survives edits elsewhere in its file: its repository path,
+    client, operation and model, numbered in file order when several calls share them."""
+    counters: dict[str, int] = defaultdict(int)
+    subjects = {}
+    ordered = sorted(calls, key=lambda a: (subject_path(a), a.attributes.get("line", 0), a.attributes.get("column", 0), a.id))
+    for asset in ordered:
+        base = f"{subject_path(asset)}:{asset.name}:{asset.attributes.get('model_id') or '-'}"
+        counters[base] += 1
+        subjects[asset.id] = f"{base}#{counters[base]}"
+    return subjects
 
 
 class _Unknown:

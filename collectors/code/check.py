@@ -162,9 +162,9 @@ def _scope(path: Path, settings: CodeSettings, diff_base: str | None, history_ra
     scope = str(path)
     prefix = _display(path.resolve()) if path.exists() else scope
     if diff_base:
-        return Scope(scope, lambda: _diff_sources(path, scope, diff_base, settings))
+        return Scope(scope, lambda: _diff_sources(path, scope, diff_base, settings), root=path)
     if history_range:
-        return Scope(scope, lambda: _history_sources(path, scope, history_range, settings))
+        return Scope(scope, lambda: _history_sources(path, scope, history_range, settings), root=path)
 
     def load() -> tuple[list[SourceFile], list[Problem]]:
         from collectors.code.github import ScopeUnavailable
@@ -174,7 +174,7 @@ def _scope(path: Path, settings: CodeSettings, diff_base: str | None, history_ra
             raise ScopeUnavailable(walked.problems[0].reason)
         return walked.sources, walked.problems
 
-    return Scope(scope, load)
+    return Scope(scope, load, root=path)
 
 
 def _display(absolute: Path) -> str:
@@ -199,7 +199,8 @@ def _diff_sources(path: Path, scope: str, base_ref: str, settings: CodeSettings)
         except OSError:
             continue
         sources.append(
-            SourceFile(scope, _display(location), location=str(location), size=size, added_lines=frozenset(added.lines))
+            SourceFile(scope, _display(location), location=str(location), size=size, added_lines=frozenset(added.lines),
+                       repo_path=added.path)
         )
     return sources, []
 
@@ -211,7 +212,8 @@ def _history_sources(path: Path, scope: str, revision_range: str, settings: Code
         if is_excluded(added.path, settings.walk):
             continue
         content = added.content()
-        sources.append(SourceFile(scope, _display(root / added.path), content=content, size=len(content), commit=added.commit))
+        sources.append(SourceFile(scope, _display(root / added.path), content=content, size=len(content), commit=added.commit,
+                                  repo_path=added.path))
     return sources, []
 
 
@@ -245,7 +247,10 @@ def _render_text(run, collector: CodeCollector) -> str:
         commit = f" (commit {evidence['commit'][:12]})" if evidence.get("commit") else ""
         suppressed = " [suppressed]" if finding.suppression else ""
         if "redacted" in evidence:
-            lines.append(f"{where}: {finding.severity.label}: {evidence.get('label')} {evidence.get('redacted')}{commit} [{finding.rule_id}]{suppressed}")
+            lines.append(
+                f"{where}: {finding.severity.label}: {evidence.get('label')} {evidence.get('redacted')} is written in plain text in this file"
+                f"{commit}. [{finding.rule_id}]{suppressed}"
+            )
         else:
             lines.append(f"{where}: {finding.severity.label}: {finding.message}{commit} [{finding.rule_id}]{suppressed}")
 

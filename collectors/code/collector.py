@@ -13,12 +13,15 @@ the paths, diff or history range it is given.
 from __future__ import annotations
 
 import logging
+import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TypeVar
 
 from collectors.code.baseline import Baseline
 from collectors.code.calls import CallOccurrence, apply_env_endpoints, call_asset
+from collectors.code.gitdiff import run_git
 from collectors.code.github import ScopeUnavailable, list_live, list_snapshot, tarball_sources
 from collectors.code.inventory import AI_SETTING, InventoryOccurrence, inventory_asset
 from collectors.code.keys import KeyOccurrence, UnscannedKeyHint
@@ -28,6 +31,7 @@ from collectors.code.settings import CodeSettings
 from collectors.code.terraform import merge_default_tags
 from collectors.code.walk import walk_target
 from collectors.contract import CollectContext, SourceKind
+from scanner.errors import InputError
 from scanner.model import Asset, CollectorOutcome, CollectorResult, ScopeGap, SkippedRow, SourceRef
 
 log = logging.getLogger("shadowmap.collector.code")
@@ -47,6 +51,8 @@ class Scope:
     name: str
     load: SourceLoader
     repository: str | None = None
+    # The local file or folder scanned, so that paths can be made relative to its repository.
+    root: Path | None = None
 
 
 class CodeCollector:
@@ -105,6 +111,7 @@ class CodeCollector:
 
             hints = [o for o in result.occurrences if isinstance(o, UnscannedKeyHint)]
             calls, inventory = self._calls_and_inventory(result)
+            calls, inventory = _on_added_lines(calls, sources), _on_added_lines(inventory, sources)
             self.occurrences.extend(occurrences)
             self.calls.extend(calls)
             self.inventory.extend(inventory)
@@ -118,7 +125,9 @@ class CodeCollector:
             scope_assets += [unscanned_asset(hint, scope.repository) for hint in hints]
             scope_assets += [call_asset(call, scope.repository) for call in calls]
             scope_assets += [inventory_asset(item, scope.repository) for item in inventory]
+            repo_paths = repository_paths(scope, sources)
             for asset in scope_assets:
+                asset.attributes["repo_path"] = repo_paths.get(asset.attributes["path"], asset.attributes["path"])
                 if asset.id not in seen_ids:
                     seen_ids.add(asset.id)
                     assets.append(asset)
@@ -163,7 +172,7 @@ class CodeCollector:
     def _configured_scopes(self, outcome: CollectorOutcome) -> Iterable[Scope]:
         for path_text in self.settings.paths:
             root = self._resolve(path_text)
-            yield Scope(path_text, _walk_loader(root, path_text, path_text, self.settings))
+            yield Scope(path_text, _walk_loader(root, path_text, path_text, self.settings), root=root)
 
         for organisation in self.settings.organisations:
             try:
@@ -181,6 +190,40 @@ class CodeCollector:
     def _resolve(self, path_text: str) -> Path:
         path = Path(path_text).expanduser()
         return path if path.is_absolute() else self.settings.base_dir / path
+
+
+Located = TypeVar("Located", CallOccurrence, InventoryOccurrence)
+
+
+def _on_added_lines(occurrences: list[Located], sources: list[SourceFile]) -> list[Located]:
+    """Keep the occurrences of a diff that start on a line the change adds, as keys are kept; an
+    occurrence of a file with no added-line limit is kept."""
+    added = {source.path: source.added_lines for source in sources if source.added_lines is not None}
+    if not added:
+        return occurrences
+    return [o for o in occurrences if o.path not in added or o.line in added[o.path]]
+
+
+def repository_paths(scope: Scope, sources: list[SourceFile]) -> dict[str, str]:
+    """Map each source's shown path to its path relative to the repository: the git top level
+    when the scanned root is inside a work tree, else the scanned root itself. A GitHub file's
+    path is relative to its repository already."""
+    paths = {source.path: source.repo_path for source in sources if source.repo_path}
+    unknown = [source for source in sources if not source.repo_path and source.location]
+    if scope.root is None or not unknown:
+        return paths
+    base = scope.root if scope.root.is_dir() else scope.root.parent
+    absolute = os.path.abspath(base)
+    real = os.path.realpath(absolute)
+    try:
+        top = run_git(Path(real), "rev-parse", "--show-toplevel").strip()
+    except InputError:
+        top = ""
+    inside = os.path.relpath(real, os.path.realpath(top)) if top else "."
+    for source in unknown:
+        relative = os.path.relpath(os.path.abspath(source.location), absolute)
+        paths[source.path] = posixpath.normpath(posixpath.join(inside.replace(os.sep, "/"), relative.replace(os.sep, "/")))
+    return paths
 
 
 def _walk_loader(root: Path, scope: str, prefix: str, settings: CodeSettings) -> SourceLoader:

@@ -79,7 +79,8 @@ class SourceFile:
     come from (a filesystem `location`, or `content` already in memory).
 
     `added_lines`, when set, limits findings to those line numbers (a diff); `commit` names the
-    commit the content comes from (a history scan).
+    commit the content comes from (a history scan); `repo_path`, when known, is the path relative
+    to the repository, which finding subjects use.
     """
 
     scope: str
@@ -89,6 +90,7 @@ class SourceFile:
     size: int = 0
     added_lines: frozenset[int] | None = None
     commit: str | None = None
+    repo_path: str | None = None
 
 
 @dataclass(frozen=True)
