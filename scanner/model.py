@@ -16,7 +16,7 @@ from typing import Any
 
 
 class Severity(enum.IntEnum):
-    """How urgent a finding is, ordered so that `>=` compares urgency."""
+    """The urgency of a finding, ordered so that `>=` compares urgency."""
 
     INFO = 0
     LOW = 1
@@ -47,7 +47,7 @@ class OutcomeStatus(str, enum.Enum):
 
 @dataclass(frozen=True)
 class SourceRef:
-    """Where a record came from: a file and its first row, or an API scope and call."""
+    """The origin of a record: a file and its first row, or an API scope and call."""
 
     location: str
     row: int | None = None
@@ -172,7 +172,7 @@ class SpendLine:
     """AI spend for one attribution key: one provider, account, resource, model, tag set and day.
 
     Billing collectors aggregate raw export rows into these groups before any Python object is
-    made, so `source.row_count` says how many export rows one line stands for.
+    made, so `source.row_count` is the number of export rows one line stands for.
     """
 
     amount: Decimal
@@ -267,7 +267,7 @@ class Suppression:
 
 @dataclass
 class Finding:
-    """What a rule found wrong with one asset or spend line."""
+    """A problem a rule found with one asset or spend line."""
 
     rule_id: str
     severity: Severity
@@ -326,7 +326,7 @@ class SkippedRow:
 
 @dataclass
 class CollectorOutcome:
-    """How one collector's run went: what it saw, what it could not see, and why."""
+    """The result of one collector's run: what it saw, what it could not see, and why."""
 
     collector: str
     source: str
