@@ -112,6 +112,19 @@ def test_ramp_transactions_keep_currencies_apart():
     assert reading.charges[1].department == "Research"
 
 
+def test_ramp_dashboard_export_is_ramp():
+    """Shaped on the columns of Ramp's dashboard transaction CSV: no currency column, a
+    two-digit-year Transaction Date beside an ISO Transaction Time, and Merchant Description
+    holding the statement descriptor."""
+    reading = read("ramp_dashboard_export.csv")
+    assert reading.layout == "ramp"
+    assert summary(reading) == [(1, "openai", "20.00", "USD"), (3, "cursor", "40.00", "USD")]
+    assert reading.charges[0].cardholder == "Dana Whitfield"
+    assert reading.charges[0].department == "Claims"
+    assert reading.charges[1].card == "7718"
+    assert str(reading.charges[1].date) == "2026-11-09"
+
+
 def test_expensify_classic_reads_original_amount():
     reading = read("expensify_classic.csv")
     assert reading.layout == "expensify"

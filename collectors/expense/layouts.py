@@ -16,9 +16,12 @@ Where the column names come from:
 - Brex: the card transactions CSV (Swipe Date (UTC), Posted Date, Type, Amount, Outstanding
   Balance, User, Department, Location, Transaction Source, Statement Descriptor, Merchant Name,
   Brex Category, Last 4, Memo, Id); ISO dates, US dollars.
-- Ramp: transaction exports with Ramp's own field names (Merchant Descriptor beside Merchant Name,
-  User, Card Last 4, Department, Currency, Memo), in title case or as the API's snake_case names.
-  Ramp lets administrators rename and hide CSV columns, so a customised export needs a mapping.
+- Ramp: the dashboard's transaction CSV (Transaction Date, Transaction Time, Amount, Merchant
+  Description, Merchant Name, User, Card Last 4, Ramp Category, Ramp Department, Memo, Clearing
+  Date, External ID and more; US dollars, no currency column), and exports with the API's field
+  names (Merchant Descriptor beside Merchant Name, User, Card Last 4, Department, Currency), in
+  title case or snake_case. Ramp lets administrators rename and hide CSV columns, so a customised
+  export needs a mapping.
 - Expensify Classic: the default CSV (Timestamp, Merchant, Amount, MCC, Category, Tag, Comment,
   Reimbursable, Original Currency, Original Amount, Receipt). Amount is in the report's currency,
   which the file does not name, so the original amount and currency are read.
@@ -153,20 +156,30 @@ BREX = Layout(
 RAMP = Layout(
     name="ramp",
     title="Ramp",
-    signature=(("merchant descriptor", "merchant_descriptor"), ("amount",)),
+    signature=(
+        ("merchant descriptor", "merchant_descriptor", "merchant description"),
+        ("amount",),
+        ("merchant descriptor", "merchant_descriptor", "ramp category", "ramp department"),
+    ),
     columns={
-        "date": ("transaction date", "user_transaction_time", "transaction time", "date", "settlement date"),
-        "descriptor": ("merchant descriptor", "merchant_descriptor", "merchant name", "merchant_name", "merchant"),
+        # The dashboard's Transaction Date has a two-digit year (11/03/26); Transaction Time is
+        # the same moment as 2026-11-03 09:14:52, so it comes first.
+        "date": ("transaction time", "user_transaction_time", "transaction date", "date", "settlement date", "clearing time"),
+        "descriptor": (
+            "merchant descriptor", "merchant_descriptor", "merchant description", "merchant name", "merchant_name", "merchant",
+        ),
         "memo": ("memo",),
         "amount": ("amount",),
         "currency": ("currency", "currency_code", "currency code"),
-        "cardholder": ("user", "cardholder", "card holder", "card_holder_name", "employee"),
+        "cardholder": ("user", "cardholder name", "cardholder", "card holder", "card_holder_name", "employee"),
         "card": ("card last 4", "last 4", "card_last_four", "card"),
-        "department": ("department", "department_name"),
+        "department": ("ramp department", "department", "department_name"),
         "type": ("type", "state"),
     },
     decimal_mark=".",
     charge_sign=1,
+    # The dashboard export has no currency column: Ramp cards are billed in US dollars.
+    currency="USD",
 )
 
 EXPENSIFY_CLASSIC = Layout(
