@@ -11,7 +11,7 @@ from scanner.model import CollectorResult
 
 
 class SourceKind(str, enum.Enum):
-    """Where a collector reads from."""
+    """The kind of source a collector reads from."""
 
     LIVE = "live"  # the provider's API, read-only calls only
     SNAPSHOT = "snapshot"  # a folder of saved API responses, parsed exactly like live ones
@@ -27,7 +27,7 @@ def _ignore_progress(scope: str, completed: int, total: int | None) -> None:
 
 @dataclass
 class CollectContext:
-    """What the engine gives a collector: a logger named after it and a progress callback.
+    """The logger (named after the collector) and the progress callback the engine passes to a collector.
 
     `progress(scope, completed, total)` is called as scopes finish; `total` may be None when the
     collector cannot know it in advance.
@@ -49,7 +49,7 @@ class Collector(Protocol):
     source: SourceKind
 
     def describe(self) -> str:
-        """One line naming what the collector reads, for logs and reports."""
+        """Return one line naming what the collector reads, for logs and reports."""
         ...
 
     def collect(self, context: CollectContext) -> CollectorResult: ...

@@ -7,14 +7,13 @@ for an internal error (a bug: please report it with the --debug output).
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import click
 from rich.console import Console
@@ -30,6 +29,8 @@ from scanner.cli_options import (
     EXIT_BROKEN_PIPE,
     EXIT_FINDINGS,
     EXIT_INTERNAL_ERROR,
+    first_problem,
+    held_warnings,
     SEVERITY_NAMES,
     Settings,
     common_options,
@@ -124,11 +125,11 @@ def _run_and_report(
     from reports.json_report import write_json
     from reports.terminal import render_summary
 
-    with _held_warnings() as held, terminal_progress(enabled=not settings.quiet) as progress:
+    with held_warnings() as held, terminal_progress(enabled=not settings.quiet) as progress:
         run = run_audit(config, collectors, progress=progress, label=label)
 
     if all(outcome.status is OutcomeStatus.FAILED for outcome in run.inventory.outcomes):
-        raise InputError(_first_problem(run))
+        raise InputError(first_problem(run.inventory.outcomes))
     held.emit_held()
 
     try:
@@ -148,55 +149,6 @@ def _run_and_report(
         render_summary(result, console)
         click.echo(f"Reports: {out_dir / 'report.json'} and {out_dir / 'report.html'}")
     return run
-
-
-class _HeldWarnings(logging.Handler):
-    """Holds warnings and errors during a run and passes lower levels straight through.
-
-    When no source at all was usable the CLI prints one error line instead of the warnings that
-    led to it; otherwise `emit_held` prints the held records after the progress bars are gone.
-    """
-
-    def __init__(self, target: logging.Handler):
-        super().__init__()
-        self.target = target
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        # A record marked `live` (a retry in progress) is shown at once, so nobody waits in
-        # silence while a collector backs off.
-        if record.levelno >= logging.WARNING and not getattr(record, "live", False):
-            self.records.append(record)
-        else:
-            self.target.handle(record)
-
-    def emit_held(self) -> None:
-        for record in self.records:
-            self.target.handle(record)
-        self.records.clear()
-
-
-@contextlib.contextmanager
-def _held_warnings() -> Iterator[_HeldWarnings]:
-    logger = logging.getLogger("shadowmap")
-    original = logger.handlers[:]
-    held = _HeldWarnings(original[0] if original else logging.lastResort)
-    logger.handlers[:] = [held]
-    try:
-        yield held
-    finally:
-        logger.handlers[:] = original
-
-
-def _first_problem(run: AuditRun) -> str:
-    """Return the one line that explains a run in which no source was usable."""
-    for outcome in run.inventory.outcomes:
-        if outcome.errors:
-            return outcome.errors[0]
-        if outcome.scopes_not_seen:
-            gap = outcome.scopes_not_seen[0]
-            return f"{gap.scope}: {gap.reason}"
-    return "no source was usable"
 
 
 def _exit_for(run: AuditRun, fail_on: str | None) -> None:

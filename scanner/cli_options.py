@@ -3,16 +3,17 @@ ends a command (one line on stderr and exit status 2)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import sys
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
 from scanner.errors import InputError
-from scanner.model import Severity
+from scanner.model import CollectorOutcome, Severity
 
 EXIT_FINDINGS = 1
 EXIT_INPUT_ERROR = 2
@@ -80,3 +81,52 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_INPUT_ERROR)
 
     return wrapper
+
+
+class HeldWarnings(logging.Handler):
+    """Holds warnings and errors during a run and passes lower levels straight through.
+
+    When no source at all was usable the CLI prints one error line instead of the warnings that
+    led to it; otherwise `emit_held` prints the held records after the progress bars are gone.
+    """
+
+    def __init__(self, target: logging.Handler):
+        super().__init__()
+        self.target = target
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # A record marked `live` (a retry in progress) is shown at once, so nobody waits in
+        # silence while a collector backs off.
+        if record.levelno >= logging.WARNING and not getattr(record, "live", False):
+            self.records.append(record)
+        else:
+            self.target.handle(record)
+
+    def emit_held(self) -> None:
+        for record in self.records:
+            self.target.handle(record)
+        self.records.clear()
+
+
+@contextlib.contextmanager
+def held_warnings() -> Iterator[HeldWarnings]:
+    logger = logging.getLogger("shadowmap")
+    original = logger.handlers[:]
+    held = HeldWarnings(original[0] if original else logging.lastResort)
+    logger.handlers[:] = [held]
+    try:
+        yield held
+    finally:
+        logger.handlers[:] = original
+
+
+def first_problem(outcomes: list[CollectorOutcome]) -> str:
+    """Return the one line that explains a run in which no source was usable."""
+    for outcome in outcomes:
+        if outcome.errors:
+            return outcome.errors[0]
+        if outcome.scopes_not_seen:
+            gap = outcome.scopes_not_seen[0]
+            return f"{gap.scope}: {gap.reason}"
+    return "no source was usable"

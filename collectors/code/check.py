@@ -3,13 +3,11 @@ through the audit engine, write the report and set the exit status."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import traceback
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
 
 import click
 
@@ -19,6 +17,7 @@ from collectors.code.pipeline import Problem, SourceFile
 from collectors.code.settings import CodeSettings, code_settings
 from collectors.code.walk import is_excluded, walk_target
 from collectors.contract import CollectContext
+from scanner.cli_options import first_problem, held_warnings
 from scanner.config import AuditConfig, load_config
 from scanner.errors import InputError
 from scanner.model import CollectorResult, OutcomeStatus, Severity
@@ -87,16 +86,14 @@ def _check(
     code_rules = [rule for rule in all_rules() if rule.id.startswith("code.") or rule.id in CODE_CALL_RULES]
     # The collector runs here, on the main thread, so its process pool can fork (see
     # collectors/code/pipeline.py); the engine then judges the result it returned.
-    with _hold_warnings() as held:
+    with held_warnings() as held:
         collected = collector.collect(CollectContext(logger=logging.getLogger("shadowmap.collector.code")))
         run = run_audit(config, [_Collected(collector, collected)], rules=code_rules, label="code")
 
     # When nothing could be scanned, the one error line replaces the warnings that led to it.
-    outcome = run.inventory.outcomes[0]
-    if outcome.status is OutcomeStatus.FAILED:
-        first = outcome.errors[0] if outcome.errors else f"{outcome.scopes_not_seen[0].scope}: {outcome.scopes_not_seen[0].reason}"
-        raise InputError(first)
-    held.pass_on()
+    if run.inventory.outcomes[0].status is OutcomeStatus.FAILED:
+        raise InputError(first_problem(run.inventory.outcomes))
+    held.emit_held()
 
     report = _render(run, collector, output_format)
     _write(report, output)
@@ -107,39 +104,6 @@ def _check(
     threshold = Severity.parse(fail_on)
     failing = any(finding.severity >= threshold and finding.suppression is None for finding in run.findings)
     return EXIT_FINDINGS if failing else 0
-
-
-class _WarningBuffer(logging.Handler):
-    """Holds warnings while the scan runs, so that a scan that could read nothing prints one
-    error line instead of the warnings that led to it. Lower levels pass straight through."""
-
-    def __init__(self, target: logging.Handler):
-        super().__init__()
-        self.target = target
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING:
-            self.records.append(record)
-        else:
-            self.target.handle(record)
-
-    def pass_on(self) -> None:
-        for record in self.records:
-            self.target.handle(record)
-        self.records.clear()
-
-
-@contextlib.contextmanager
-def _hold_warnings() -> Iterator[_WarningBuffer]:
-    logger = logging.getLogger("shadowmap")
-    original = logger.handlers[:]
-    buffer = _WarningBuffer(original[0] if original else logging.lastResort)
-    logger.handlers[:] = [buffer]
-    try:
-        yield buffer
-    finally:
-        logger.handlers[:] = original
 
 
 class _Collected:
