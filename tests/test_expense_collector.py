@@ -219,5 +219,5 @@ def test_audit_reports_expense_findings(audit_dir):
 def test_schema_formats_are_the_layouts():
     schema = json.loads((Path(__file__).parent.parent / "collectors" / "expense" / "config.schema.json").read_text(encoding="utf-8"))
     file_format = schema["properties"]["files"]["items"]["properties"]["format"]["enum"]
-    assert file_format == ["auto", "generic", "amex", "amex_uk", "brex", "ramp", "expensify", "expensify_new", "concur"]
+    assert file_format == ["auto", "generic", "amex", "amex_uk", "brex", "ramp", "expensify", "expensify_new", "concur", "concur_sae"]
     assert set(file_format) - {"auto"} == set(LAYOUT_NAMES)

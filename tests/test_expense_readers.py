@@ -169,6 +169,119 @@ def test_concur_department_and_employee():
     assert charge.department == "Platform Engineering"
 
 
+def test_concur_report_with_extract_field_names():
+    """Shaped on a Concur journal report that names the Standard Accounting Extract's fields, as
+    a public clean-up tool's column list shows: first and last name apart, no currency column."""
+    reading = read("concur_journal_report.csv", FileSettings(currency="USD"))
+    assert reading.layout == "concur"
+    assert summary(reading) == [(1, "openai", "60.00", "USD"), (3, "perplexity", "20.00", "USD"), (5, "perplexity", "-20.00", "USD")]
+    assert [charge.cardholder for charge in reading.charges] == ["Dana Whitfield", "Priya Natarajan", "Priya Natarajan"]
+    assert reading.charges[0].department == "CC-3100"
+    assert reading.charges[1].channel == "app_store"
+
+
+def test_concur_extract():
+    reading = read("concur_sae_extract.txt")
+    assert reading.error is None
+    assert reading.layout == "concur_sae"
+    assert reading.row_count == 9
+    assert summary(reading) == [
+        (1, "anthropic", "1210.00", "EUR"),
+        (5, "github-copilot", "19.00", "USD"),
+        (7, "midjourney", "-30.00", "USD"),
+        (8, "openai", "70.00", "USD"),
+    ]
+    assert reading.notes[0] == (
+        "concur_sae_extract.txt: SAP Concur Standard Accounting Extract, batch 42 of 2026-12-01, UTF-8, pipe-separated, no header row."
+    )
+
+
+def test_concur_extract_charge_fields():
+    anthropic, copilot = read("concur_sae_extract.txt").charges[:2]
+    assert anthropic.cardholder == "Lena Hoffmann"
+    assert anthropic.date == date(2026, 11, 3)
+    assert anthropic.memo == "API credits for batch evaluation"
+    assert anthropic.kind == "api_credit"
+    # The entry's own amount and currency, not the euros it was posted in.
+    assert (copilot.amount, copilot.currency) == (Decimal("19.00"), "USD")
+
+
+def test_concur_extract_left_out_lines():
+    reading = read("concur_sae_extract.txt")
+    assert reading.left_out_rows == 3
+    assert (
+        "concur_sae_extract.txt: 3 rows were left out: 1 further journal line of an expense entry already counted "
+        "(an allocation or settlement); 1 journal line of no expense entry, such as a cash advance; "
+        "1 line of an entry marked personal."
+    ) in reading.notes
+
+
+def test_concur_extract_short_line_is_a_bad_row():
+    reading = read("concur_sae_extract.txt")
+    assert reading.bad_row_count == 1
+    assert (reading.bad_rows[0].row, reading.bad_rows[0].reason) == (9, "has 60 fields where the columns read need 123; the line may be cut short")
+
+
+def _extract_lines() -> list[str]:
+    return (DATA / "concur_sae_extract.txt").read_text(encoding="utf-8").splitlines()
+
+
+def test_concur_extract_line_count_mismatch(tmp_path):
+    lines = _extract_lines()
+    path = tmp_path / "extract_CES_SAE_v3_cut.txt"
+    path.write_text("\n".join(lines[:5]) + "\n", encoding="utf-8")
+    notes = read(path).notes
+    assert (
+        "extract_CES_SAE_v3_cut.txt: the extract header counts 9 DETAIL lines but the file has 4; "
+        "the file may be cut short or edited. Export the batch again."
+    ) in notes
+
+
+def test_concur_extract_foreign_line_is_a_bad_row(tmp_path):
+    lines = _extract_lines()
+    path = tmp_path / "extract.txt"
+    path.write_text("\n".join([*lines[:3], "TRAILER|2", *lines[3:]]) + "\n", encoding="utf-8")
+    reading = read(path)
+    assert (reading.bad_rows[0].row, reading.bad_rows[0].reason) == (3, "starts with 'TRAILER' where a Standard Accounting Extract line starts with DETAIL")
+
+
+def test_concur_extract_columns_mapped_by_number():
+    # Column 124 is the posted amount: the Copilot seat in the report's euros.
+    settings = parse_settings({"files": [{"path": "x", "columns": {"amount": 124, "currency": 22, "department": 10}}]}).files[0]
+    reading = read("concur_sae_extract.txt", settings)
+    assert summary(reading)[1] == (5, "github-copilot", "16.00", "EUR")
+    assert reading.charges[0].department == "Platform Engineering"
+
+
+def test_concur_extract_header_names_rejected():
+    reading = read("concur_sae_extract.txt", FileSettings(columns={"amount": ("Journal Amount",)}))
+    assert reading.error == (
+        "a Standard Accounting Extract has no header row; name its columns by number (1 is the DETAIL column), such as amount: 124"
+    )
+
+
+def test_concur_extract_format_on_another_file():
+    reading = read("concur_journal_report.csv", FileSettings(format="concur_sae"))
+    assert reading.error == (
+        "is not a Standard Accounting Extract: its first line is not EXTRACT|batch date|record count|amount|batch id; "
+        "check the file, or set format to the layout it has"
+    )
+
+
+def test_columns_by_number_and_name_parts(tmp_path):
+    path = tmp_path / "card.csv"
+    path.write_text(
+        "Booked,Text,Value,First,Last\n2026-11-03,OPENAI *CHATGPT SUBSCR,20.00,Ana,Silva\n",
+        encoding="utf-8",
+    )
+    settings = parse_settings({
+        "files": [{"path": "card.csv", "currency": "EUR", "columns": {"date": 1, "merchant": "Text", "amount": 3, "cardholder": ["First", 5]}}],
+    }).files[0]
+    reading = read(path, settings)
+    assert summary(reading) == [(1, "openai", "20.00", "EUR")]
+    assert reading.charges[0].cardholder == "Ana Silva"
+
+
 def test_generic_bank_export_with_negative_purchases():
     reading = read("generic_bank_card.csv", FileSettings(currency="USD"))
     assert reading.layout == "generic"

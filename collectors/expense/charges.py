@@ -27,7 +27,7 @@ from collectors.expense.conventions import (
     describe_decisions,
 )
 from collectors.expense.dates import DateText, date_from_cell, read_date
-from collectors.expense.layouts import ColumnMap, Layout
+from collectors.expense.layouts import ColumnMap, Layout, RowProblem
 from collectors.expense.settings import FileSettings
 from collectors.expense.tables import ENCODING_NAMES, ExportUnreadable, OpenExport, open_export
 from scanner.model import SkippedRow
@@ -86,6 +86,7 @@ class FileReading:
     bad_rows: list[SkippedRow] = field(default_factory=list)
     bad_row_count: int = 0
     left_out_rows: int = 0
+    left_out_types: Counter[str] = field(default_factory=Counter)
     unnamed_app_store_rows: int = 0
     notes: list[str] = field(default_factory=list)
     date_order: str | None = None
@@ -157,6 +158,7 @@ def _read_rows(export: OpenExport, settings: FileSettings, catalogue: VendorCata
     debit_at, credit_at = columns.first("debit"), columns.first("credit")
     currency_at = columns.first("currency")
     cardholder_at, card_at, department_at = columns.first("cardholder"), columns.first("card"), columns.first("department")
+    name_parts_at = () if cardholder_at is not None else columns.all("cardholder_parts")
     type_at = columns.first("type")
     width = columns.width
     delimiter = export.delimiter or ","
@@ -171,6 +173,9 @@ def _read_rows(export: OpenExport, settings: FileSettings, catalogue: VendorCata
         if not cells or not any(cells):
             continue
         reading.row_count += 1
+        if type(cells) is RowProblem:
+            reading.add_bad_row(row_number, cells)
+            continue
         if len(cells) > width and any(cells[width:]):
             reading.add_bad_row(row_number, f"has {len(cells)} fields where the header has {width}; a value may hold an unquoted {delimiter!r}")
             continue
@@ -180,6 +185,7 @@ def _read_rows(export: OpenExport, settings: FileSettings, catalogue: VendorCata
             row_type = _text(cells, type_at).lower()
             if row_type in layout.non_charge_types:
                 reading.left_out_rows += 1
+                reading.left_out_types[row_type] += 1
                 continue
             refund_type = row_type in layout.refund_types
 
@@ -220,7 +226,7 @@ def _read_rows(export: OpenExport, settings: FileSettings, catalogue: VendorCata
                 date_text=date_text,
                 amount_text=amount_text,
                 currency_cell=shared(_text(cells, currency_at)),
-                cardholder=shared(_text(cells, cardholder_at)),
+                cardholder=shared(_text(cells, cardholder_at) if not name_parts_at else _joined(cells, name_parts_at)),
                 card=shared(_text(cells, card_at)),
                 department=shared(_text(cells, department_at)),
                 refund_type=refund_type,
@@ -229,6 +235,7 @@ def _read_rows(export: OpenExport, settings: FileSettings, catalogue: VendorCata
         )
 
     _settle(reading, tracker, pending, columns, settings, layout, location)
+    reading.notes.extend(export.closing_notes(location))
     return reading
 
 
@@ -295,6 +302,11 @@ def _text(cells: list[Any], index: int | None) -> str:
     if type(cell) is str:
         return cell.strip()
     return "" if cell is None else str(cell).strip()
+
+
+def _joined(cells: list[Any], positions: tuple[int, ...]) -> str:
+    """Join the parts of a name kept in several columns, such as first and last name."""
+    return " ".join(part for part in (_text(cells, index) for index in positions) if part)
 
 
 def _date_of(cell: Any) -> tuple[DateText | None, str | None]:
@@ -429,11 +441,17 @@ def _settle(
         what = "1 app-store charge names" if count == 1 else f"{count} app-store charges name"
         reading.notes.append(f"{location}: {what} no product in the memo; an AI subscription among them cannot be recognised.")
     if reading.left_out_rows:
-        count = reading.left_out_rows
+        reading.notes.append(_left_out_note(reading, layout, location))
+
+
+def _left_out_note(reading: FileReading, layout: Layout, location: str) -> str:
+    count = reading.left_out_rows
+    if layout.left_out_words is None:
         if count == 1:
-            reading.notes.append(f"{location}: 1 row is a card payment or transfer, not a purchase, and was left out.")
-        else:
-            reading.notes.append(f"{location}: {count} rows are card payments or transfers, not purchases, and were left out.")
+            return f"{location}: 1 row is a card payment or transfer, not a purchase, and was left out."
+        return f"{location}: {count} rows are card payments or transfers, not purchases, and were left out."
+    parts = [f"{number} {layout.left_out_words[row_type][number != 1]}" for row_type, number in sorted(reading.left_out_types.items())]
+    return f"{location}: {count} {'row was' if count == 1 else 'rows were'} left out: {'; '.join(parts)}."
 
 
 def _name_contradictions(reading: FileReading, decision: Decision, reason: str) -> None:

@@ -29,8 +29,11 @@ Where the column names come from:
   Amount, Currency, Type, Receipt URL).
 - SAP Concur: expense entry reports from Concur's reporting (Analysis/Intelligence), which name
   Expense Type, Transaction Date, Vendor or Vendor Description, Transaction Amount, Transaction
-  Currency and Employee; their date order follows the user's locale. Concur's Standard Accounting
-  Extract is a headerless pipe-delimited file and is not read.
+  Currency and Employee; their date order follows the user's locale. Reports and spreadsheets
+  built from the Standard Accounting Extract name its fields instead (Report Entry Transaction
+  Date, Report Entry Vendor Description, Report Entry Vendor Name, Report Entry Expense Type Name,
+  Journal Amount, Employee First Name, Employee Last Name), as a public clean-up tool's column
+  list shows. The extract itself has no header row; sae.py reads it.
 - Generic card exports: a date, a description and an amount (or debit and credit columns), such
   as the CSV downloads of most card issuers and banks.
 """
@@ -40,9 +43,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-FIELDS = ("date", "descriptor", "memo", "amount", "debit", "credit", "currency", "cardholder", "card", "department", "type")
-# Fields that may name several columns; every column present is used, in order.
-MULTI_FIELDS = ("descriptor", "memo")
+FIELDS = (
+    "date", "descriptor", "memo", "amount", "debit", "credit", "currency", "cardholder", "cardholder_parts", "card", "department", "type",
+)
+# Fields that may name several columns; every column present is used, in order. The parts of a
+# cardholder's name (first and last name columns) are read when no cardholder column is found.
+MULTI_FIELDS = ("descriptor", "memo", "cardholder_parts")
 AMOUNT_FIELDS = ("amount", "debit", "credit")
 # A config names the descriptor column `merchant`, the word exports use.
 CONFIG_FIELD_NAMES = {"merchant": "descriptor"}
@@ -63,6 +69,10 @@ PAYMENT_TYPES = frozenset({"payment", "autopay", "payment to brex", "transfer", 
 REFUND_TYPES = frozenset({"return", "refund", "credit", "reversal"})
 
 
+class RowProblem(str):
+    """A row that a reader could not split into fields, given as the reason the row is bad."""
+
+
 @dataclass(frozen=True)
 class Layout:
     """One export layout: how to recognise it and where each field of a charge is."""
@@ -77,6 +87,9 @@ class Layout:
     currency: str | None = None
     non_charge_types: frozenset[str] = PAYMENT_TYPES
     refund_types: frozenset[str] = REFUND_TYPES
+    # What each left-out type means, for the notes, in the singular and the plural; by default
+    # they are card payments.
+    left_out_words: dict[str, tuple[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -217,21 +230,51 @@ CONCUR = Layout(
     name="concur",
     title="SAP Concur",
     signature=(
-        ("expense type",),
-        ("vendor", "vendor description", "vendor name"),
-        ("transaction date",),
-        ("transaction amount", "amount", "expense amount", "approved amount"),
+        ("expense type", "report entry expense type name"),
+        ("vendor", "vendor description", "vendor name", "report entry vendor description", "report entry vendor name"),
+        ("transaction date", "report entry transaction date"),
+        (
+            "transaction amount", "amount", "expense amount", "approved amount", "report entry transaction amount",
+            "report entry posted amount", "journal amount",
+        ),
     ),
     columns={
-        "date": ("transaction date",),
-        "descriptor": ("vendor description", "vendor", "vendor name"),
-        "memo": ("comment", "business purpose", "description"),
-        "amount": ("transaction amount", "amount", "expense amount", "approved amount"),
-        "currency": ("transaction currency", "transaction currency code", "currency", "currency code"),
+        "date": ("transaction date", "report entry transaction date"),
+        "descriptor": ("vendor description", "vendor", "vendor name", "report entry vendor description", "report entry vendor name"),
+        "memo": ("comment", "business purpose", "description", "report entry description"),
+        "amount": (
+            "transaction amount", "amount", "expense amount", "approved amount", "report entry transaction amount",
+            "report entry posted amount", "journal amount",
+        ),
+        "currency": (
+            "transaction currency", "transaction currency code", "currency", "currency code", "report entry currency alpha iso code",
+            "reimbursement currency", "report reimbursement currency alpha iso code",
+        ),
         "cardholder": ("employee", "employee name", "report owner"),
+        "cardholder_parts": ("employee first name", "employee last name"),
         "department": ("department", "org unit 1", "cost center", "cost centre"),
     },
     charge_sign=1,
+)
+
+# The Standard Accounting Extract has no header row: sae.py finds its fields by column number
+# and hands the rows on with the fields in the order of its own column map.
+CONCUR_SAE = Layout(
+    name="concur_sae",
+    title="SAP Concur Standard Accounting Extract",
+    signature=(),
+    columns={},
+    decimal_mark=".",
+    charge_sign=1,
+    non_charge_types=frozenset({"further journal line", "no expense entry", "personal"}),
+    left_out_words={
+        "further journal line": (
+            "further journal line of an expense entry already counted (an allocation or settlement)",
+            "further journal lines of expense entries already counted (allocations and settlements)",
+        ),
+        "no expense entry": ("journal line of no expense entry, such as a cash advance", "journal lines of no expense entry, such as cash advances"),
+        "personal": ("line of an entry marked personal", "lines of entries marked personal"),
+    },
 )
 
 GENERIC = Layout(
@@ -256,7 +299,8 @@ GENERIC = Layout(
 # Most specific first: the generic layout recognises almost any export with a date and a
 # description, so it is tried last.
 LAYOUTS = (AMEX_UK, AMEX_US, BREX, RAMP, EXPENSIFY_CLASSIC, EXPENSIFY_NEW, CONCUR, GENERIC)
-LAYOUT_NAMES = tuple(layout.name for layout in LAYOUTS)
+# Every layout a config may name. The extract is recognised by its first line, not by a header row.
+LAYOUT_NAMES = (*(layout.name for layout in LAYOUTS), CONCUR_SAE.name)
 
 
 def header_key(text: object) -> str:
@@ -265,17 +309,17 @@ def header_key(text: object) -> str:
 
 
 def layout_by_name(name: str) -> Layout:
-    for layout in LAYOUTS:
+    for layout in (*LAYOUTS, CONCUR_SAE):
         if layout.name == name:
             return layout
     raise KeyError(name)
 
 
-def recognise(headers: list[str], mapping: dict[str, tuple[str, ...]] | None, forced: str | None) -> tuple[Layout, ColumnMap] | None:
+def recognise(headers: list[str], mapping: dict[str, tuple[str | int, ...]] | None, forced: str | None) -> tuple[Layout, ColumnMap] | None:
     """Recognise a header row: return its layout and column positions, or None.
 
-    `forced` is a layout name from the config. `mapping` maps fields to header names from the
-    config and wins over the layout's own names.
+    `forced` is a layout name from the config. `mapping` maps fields to header names or column
+    numbers from the config and wins over the layout's own names.
     """
     keys = [header_key(header) for header in headers]
     candidates = (layout_by_name(forced),) if forced else LAYOUTS
@@ -291,15 +335,21 @@ def recognise(headers: list[str], mapping: dict[str, tuple[str, ...]] | None, fo
     return None
 
 
-def missing_columns(layout: Layout, headers: list[str], mapping: dict[str, tuple[str, ...]] | None) -> list[str]:
+def missing_columns(layout: Layout, headers: list[str], mapping: dict[str, tuple[str | int, ...]] | None) -> list[str]:
     """List the fields a header row lacks for `layout` (with `mapping`), for an error message."""
     keys = [header_key(header) for header in headers]
     missing = []
     for name in ("date", "descriptor"):
-        wanted = (mapping or {}).get(name) or layout.columns.get(name, ())
-        if not any(key in keys for key in map(header_key, wanted)):
-            missing.append(f"{name} ({' or '.join(wanted) or 'not mapped'})")
+        mapped = (mapping or {}).get(name)
+        expected = mapped or layout.columns.get(name, ())
+        found = _mapped_positions(keys, mapped) if mapped else _positions(keys, layout.columns.get(name, ()), several=False)
+        if not found:
+            missing.append(f"{name} ({' or '.join(map(_column_words, expected)) or 'not mapped'})")
     return missing
+
+
+def _column_words(column: str | int) -> str:
+    return f"column {column}" if isinstance(column, int) else column
 
 
 def _signature_present(layout: Layout, keys: list[str]) -> bool:
@@ -307,19 +357,21 @@ def _signature_present(layout: Layout, keys: list[str]) -> bool:
     return all(any(name in present for name in group) for group in layout.signature)
 
 
-def _column_map(layout: Layout, headers: list[str], keys: list[str], mapping: dict[str, tuple[str, ...]]) -> ColumnMap | None:
+def _column_map(layout: Layout, headers: list[str], keys: list[str], mapping: dict[str, tuple[str | int, ...]]) -> ColumnMap | None:
     positions: dict[str, tuple[int, ...]] = {}
     header_currency = None
     for name in FIELDS:
         mapped = mapping.get(name)
-        wanted = tuple(header_key(header) for header in mapped) if mapped else layout.columns.get(name, ())
-        found = _positions(keys, wanted, several=name in MULTI_FIELDS)
+        if mapped:
+            found = _mapped_positions(keys, mapped)
+            if len(found) < len(mapped):
+                return None
+        else:
+            found = _positions(keys, layout.columns.get(name, ()), several=name in MULTI_FIELDS)
         if name in AMOUNT_FIELDS:
             if not found and not mapped:
-                found = _positions_with_currency(keys, wanted)
+                found = _positions_with_currency(keys, layout.columns.get(name, ()))
             header_currency = header_currency or _header_currency(keys, found)
-        if mapped and len(found) < len(mapped):
-            return None
         if found:
             positions[name] = found
 
@@ -329,6 +381,18 @@ def _column_map(layout: Layout, headers: list[str], keys: list[str], mapping: di
         return None
     header_names = {name: tuple(headers[index] for index in found) for name, found in positions.items()}
     return ColumnMap(positions, header_names, header_currency, len(headers))
+
+
+def _mapped_positions(keys: list[str], mapped: tuple[str | int, ...]) -> tuple[int, ...]:
+    """Find the columns a config names, by header name or by number (1 is the first column)."""
+    found = []
+    for column in mapped:
+        if isinstance(column, int):
+            if 1 <= column <= len(keys):
+                found.append(column - 1)
+        elif header_key(column) in keys:
+            found.append(keys.index(header_key(column)))
+    return tuple(found)
 
 
 def _positions(keys: list[str], wanted: tuple[str, ...], several: bool) -> tuple[int, ...]:

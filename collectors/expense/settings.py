@@ -30,7 +30,7 @@ class FileSettings:
     charge_sign: int | None = None
     encoding: str | None = None
     sheet: str | None = None
-    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    columns: dict[str, tuple[str | int, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,15 @@ def _file_settings(raw: dict[str, Any], defaults: FileSettings) -> FileSettings:
     return FileSettings(path=raw.get("path", ""), **values)
 
 
-def _columns(raw: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    """Map config field names to header names; `merchant` and `memo` may name several columns."""
+def _columns(raw: dict[str, Any]) -> dict[str, tuple[str | int, ...]]:
+    """Map config field names to header names or column numbers; `merchant` and `memo` may name
+    several columns, and `cardholder` the parts of a name (first and last name), joined."""
     columns = {}
     for name, headers in raw.items():
         field_name = CONFIG_FIELD_NAMES.get(name, name)
-        columns[field_name] = (headers,) if isinstance(headers, str) else tuple(headers)
+        if field_name == "cardholder" and isinstance(headers, list):
+            field_name = "cardholder_parts"
+        columns[field_name] = tuple(headers) if isinstance(headers, list) else (headers,)
     return columns
 
 

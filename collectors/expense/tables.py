@@ -6,7 +6,8 @@ between fields. An XLSX workbook is read in openpyxl's read-only mode, so its ro
 the file.
 
 The header is searched in the first lines of the file, because exports such as American Express
-statements and Concur reports put blank lines or a report title above it.
+statements and Concur reports put blank lines or a report title above it. A file whose first line
+is `EXTRACT|...` is SAP Concur's Standard Accounting Extract, which has no header row (sae.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from collectors.expense.layouts import ColumnMap, Layout, layout_by_name, missing_columns, recognise
+from collectors.expense import sae
+from collectors.expense.layouts import CONCUR_SAE, ColumnMap, Layout, layout_by_name, missing_columns, recognise
 
 HEADER_SEARCH_ROWS = 30
 DELIMITERS = (",", ";", "\t", "|")
@@ -61,9 +63,14 @@ class OpenExport:
     delimiter: str | None = None
     sheet: str | None = None
     close: Callable[[], None] = field(default=lambda: None)
+    # Notes that need the whole file, read after the last row.
+    closing_notes: Callable[[str], list[str]] = field(default=lambda location: [])
+    title: str | None = None
 
     def describe(self) -> str:
         """Describe how the file was read, for the outcome notes."""
+        if self.title is not None:
+            return f"{self.title}, {ENCODING_NAMES.get(self.encoding or '', self.encoding)}, pipe-separated, no header row"
         if self.sheet is not None:
             return f"{self.layout.title} layout, sheet {self.sheet!r}, header in row {self.header_row}"
         delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}[self.delimiter or ","]
@@ -125,6 +132,9 @@ def open_text(path: Path, codec: str, mapping: dict[str, tuple[str, ...]] | None
     errors = _LEGACY_ERRORS if codec == "cp1252" else "strict"
     stream = path.open("r", encoding=codec, errors=errors, newline="")
     try:
+        extract = _open_extract(path, stream, codec, mapping, forced)
+        if extract is not None:
+            return extract
         lines: list[str] = []
         for line_number in range(1, HEADER_SEARCH_ROWS + 1):
             line = stream.readline()
@@ -141,6 +151,32 @@ def open_text(path: Path, codec: str, mapping: dict[str, tuple[str, ...]] | None
         raise
     stream.close()
     raise ExportUnreadable(_no_header_reason(lines, mapping, forced))
+
+
+def _open_extract(path: Path, stream: Any, codec: str, mapping: dict[str, tuple[Any, ...]] | None, forced: str | None) -> OpenExport | None:
+    """Open the file as a Standard Accounting Extract when its first line is an extract header;
+    otherwise rewind it and return None."""
+    first = stream.readline()
+    header = sae.read_header(first)
+    if header is None:
+        if forced == CONCUR_SAE.name:
+            raise ExportUnreadable(
+                "is not a Standard Accounting Extract: its first line is not EXTRACT|batch date|record count|amount|batch id; "
+                "check the file, or set format to the layout it has"
+            )
+        stream.seek(0)
+        return None
+    if forced and forced != CONCUR_SAE.name:
+        stream.seek(0)
+        return None
+    try:
+        columns, sources = sae.column_map(mapping)
+    except sae.ExtractMappingError as error:
+        raise ExportUnreadable(str(error)) from None
+    rows = sae.ExtractRows(stream, header, sources)
+    return OpenExport(
+        path, CONCUR_SAE, columns, 1, iter(rows), codec, "|", close=stream.close, closing_notes=rows.closing_notes, title=rows.describe()
+    )
 
 
 def _recognise_line(line: str, mapping: dict[str, tuple[str, ...]] | None, forced: str | None) -> tuple[Layout, ColumnMap, str] | None:
