@@ -83,6 +83,21 @@ def test_app_store_charge_needs_its_memo():
     assert match.confidence == "medium"
 
 
+def test_platform_charge_needs_an_ai_product_in_memo():
+    assert CATALOGUE.match("GITHUB, INC.", "") is None
+    assert CATALOGUE.match("GITHUB, INC.", "Team plan, 12 users") is None
+    match = CATALOGUE.match("GITHUB, INC.", "Copilot Business seats")
+    assert match.vendor.id == "github-copilot"
+    assert match.channel == DIRECT
+    assert match.channel_name == "GitHub"
+    assert match.confidence == "medium"
+
+
+def test_platform_products_are_its_own():
+    # Firefly is Adobe's product, so a GitHub memo that names it is not read as AI.
+    assert CATALOGUE.match("GITHUB, INC.", "Firefly credits") is None
+
+
 def test_sample_confidences_are_known():
     for sample in MATCH_SAMPLES:
         assert CATALOGUE.match(sample["descriptor"], sample.get("memo", "")).confidence in CONFIDENCES

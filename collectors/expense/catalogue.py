@@ -29,6 +29,9 @@ CATEGORIES = ("chat_assistant", "coding_assistant", "image", "video", "voice", "
 DIRECT = "direct"
 PROCESSOR = "processor"
 APP_STORE = "app_store"
+# A seller of many products (GitHub, Adobe) whose charge is AI only when the memo names the AI
+# product. Such a charge reaches the card directly, so its channel is `direct`.
+PLATFORM = "platform"
 
 # Enough distinct descriptors for a large export while keeping memory bounded: the cache is
 # emptied when it reaches this size.
@@ -134,6 +137,16 @@ class Prefix:
     name: str
 
 
+@dataclass(frozen=True)
+class Platform:
+    """A seller of many products, named by a run of tokens, with the patterns of its AI products
+    in a memo."""
+
+    tokens: tuple[str, ...]
+    name: str
+    products: PatternIndex
+
+
 @dataclass
 class VendorCatalogue:
     """The loaded catalogue with its matchers."""
@@ -143,6 +156,7 @@ class VendorCatalogue:
     products: PatternIndex
     processors: list[Prefix]
     app_stores: list[Prefix]
+    platforms: list[Platform]
     seat_hints: frozenset[str]
     api_hints: frozenset[str]
     samples: dict[str, list[Any]] = field(default_factory=dict)
@@ -166,13 +180,16 @@ class VendorCatalogue:
         return self.match_memo(memo, reading.memo_channel, reading.memo_channel_name)
 
     def match_memo(self, memo: str, channel: str, channel_name: str | None) -> VendorMatch | None:
-        """Match the product named in the memo of an app-store or bare processor charge.
+        """Match the product named in the memo of an app-store, platform or bare processor charge.
 
         App-store billing is always a subscription for a person, so its kind is `seat`. Its
-        confidence is medium because only the memo names the product. Behind a bare processor the
+        confidence is medium because only the memo names the product, as for a platform, whose
+        memo is searched for that platform's AI products only. Behind a bare processor the
         confidence is low, because that memo is free text.
         """
         tokens = normalise_tokens(memo)
+        if channel == PLATFORM:
+            return self._platform_match(tokens, channel_name)
         found = self.products.find(tokens)
         if not found:
             return None
@@ -181,6 +198,15 @@ class VendorCatalogue:
             return VendorMatch(pattern.vendor, "seat", "medium", channel, channel_name, "memo")
         kind = self._hinted_kind(tokens) or pattern.vendor.default_kind
         return VendorMatch(pattern.vendor, kind, "low", channel, channel_name, "memo")
+
+    def _platform_match(self, tokens: list[str], platform_name: str | None) -> VendorMatch | None:
+        platform = next((platform for platform in self.platforms if platform.name == platform_name), None)
+        found = platform.products.find(tokens) if platform else []
+        if not found:
+            return None
+        vendor = max(found, key=lambda pattern: len(pattern.tokens)).vendor
+        kind = self._hinted_kind(tokens) or vendor.default_kind
+        return VendorMatch(vendor, kind, "medium", DIRECT, platform_name, "memo")
 
     def vendor_for_name(self, name: str) -> Vendor | None:
         """Return the vendor a name from policy.sanctioned_vendors refers to, case-insensitively."""
@@ -205,6 +231,9 @@ class VendorCatalogue:
             return DescriptorReading(None, APP_STORE, app_store.name)
         if processor is not None and merchant_start == len(tokens):
             return DescriptorReading(None, PROCESSOR, processor.name)
+        platform = _contained_prefix(tokens[merchant_start:], self.platforms)
+        if platform is not None:
+            return DescriptorReading(None, PLATFORM, platform.name)
         return DescriptorReading(None)
 
     def _vendor_match(self, found: list[Pattern], tokens: list[str], channel: str, channel_name: str | None) -> VendorMatch:
@@ -247,7 +276,7 @@ def _leading_prefix(tokens: list[str], prefixes: list[Prefix]) -> Prefix | None:
     return None
 
 
-def _contained_prefix(tokens: list[str], prefixes: list[Prefix]) -> Prefix | None:
+def _contained_prefix(tokens: list[str], prefixes: list[Any]) -> Any:
     """Return the first prefix whose tokens appear as a run anywhere in `tokens`."""
     for prefix in prefixes:
         width = len(prefix.tokens)
@@ -285,6 +314,7 @@ def parse_catalogue(document: dict[str, Any]) -> VendorCatalogue:
         products=PatternIndex(product_patterns),
         processors=_parse_prefixes(document.get("processors"), "processors"),
         app_stores=_parse_prefixes(document.get("app_stores"), "app_stores"),
+        platforms=_parse_platforms(document.get("platforms"), vendors),
         seat_hints=frozenset(_single_tokens(hints.get("seat"), "kind_hints.seat")),
         api_hints=frozenset(_single_tokens(hints.get("api_credit"), "kind_hints.api_credit")),
         samples=document.get("samples") or {},
@@ -344,6 +374,23 @@ def _parse_prefixes(entries: Any, key: str) -> list[Prefix]:
         prefixes.append(Prefix(tokens, str(entry["name"])))
     # Sorted by length, longest first, so that PADDLE NET wins over PADDLE.
     return sorted(prefixes, key=lambda prefix: -len(prefix.tokens))
+
+
+def _parse_platforms(entries: Any, vendors: dict[str, Vendor]) -> list[Platform]:
+    """Read the platforms, each with a pattern, a name and a mapping of memo patterns to vendor ids."""
+    platforms = []
+    for entry in entries or []:
+        tokens = tuple(normalise_tokens(str(entry.get("pattern", ""))))
+        products = entry.get("products")
+        if not tokens or not entry.get("name") or not isinstance(products, dict) or not products:
+            raise CatalogueError(f"platforms: {entry!r} needs a pattern, a name and products (memo pattern: vendor id)")
+        patterns = []
+        for text, vendor_id in products.items():
+            if vendor_id not in vendors:
+                raise CatalogueError(f"platforms: {entry['name']}: product {text!r} names an unknown vendor {vendor_id!r}")
+            patterns.extend(_parse_patterns(vendors[vendor_id], [text], "platform products"))
+        platforms.append(Platform(tokens, str(entry["name"]), PatternIndex(patterns)))
+    return sorted(platforms, key=lambda platform: -len(platform.tokens))
 
 
 def _single_tokens(entries: Any, key: str) -> list[str]:
