@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 from collections import defaultdict, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from test_azure_live import _make_certificate
 
 from collectors.openai.admin_http import AdminApiClient, AdminApiError, AdminKeyError, AdminKeyHelp, RetryPolicy, check_base_url
 from collectors.openai.admin_pages import OPENAI_LIST, REPORT, LivePages, PageError, SnapshotPages, read_all, snapshot_path
@@ -123,6 +125,42 @@ def _client(api: FakeAdminApi, sleep: RecordedSleep, retry: RetryPolicy = RetryP
 
 def _list_page(ids: list[str], has_more: bool) -> dict:
     return {"object": "list", "data": [{"id": i} for i in ids], "first_id": ids[0], "last_id": ids[-1], "has_more": has_more}
+
+
+def test_client_uses_proxy_from_environment(fake_api, monkeypatch):
+    # The fake API plays the proxy: a request for api.openai.test reaches it on 127.0.0.1, and
+    # no name is ever looked up.
+    monkeypatch.setenv("HTTP_PROXY", fake_api.base_url)
+    fake_api.add("/organization/projects", _list_page(["proj_a"], False))
+    client = AdminApiClient(base_url="http://api.openai.test", headers={}, key_help=OPENAI_HELP, logger=logging.getLogger("shadowmap.test.admin"))
+
+    with client:
+        response = client.get("/organization/projects", [])
+
+    assert response.json()["data"] == [{"id": "proj_a"}]
+    assert fake_api.requests[0]["headers"]["host"] == "api.openai.test"
+
+
+def test_client_trusts_ca_bundle_from_environment(tmp_path, monkeypatch):
+    # As behind a proxy that inspects TLS: the server's certificate is signed by no public
+    # authority, and SSL_CERT_FILE names the bundle that has it.
+    cert, key = _make_certificate(tmp_path)
+    api = FakeAdminApi()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    api._server.socket = context.wrap_socket(api._server.socket, server_side=True)
+    api.add("/organization/projects", _list_page(["proj_a"], False))
+    api.start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    base_url = api.base_url.replace("http://", "https://")
+
+    try:
+        with AdminApiClient(base_url=base_url, headers={}, key_help=OPENAI_HELP, logger=logging.getLogger("shadowmap.test.admin")) as client:
+            response = client.get("/organization/projects", [])
+    finally:
+        api.stop()
+
+    assert response.json()["data"] == [{"id": "proj_a"}]
 
 
 def test_listing_reads_every_page_by_last_id(fake_api):

@@ -251,7 +251,8 @@ def test_tls_handshake_failure_is_named():
 
     assert raised.value.failure.problem == "TLS handshake failed"
     assert raised.value.failure.advice == (
-        f"check that {host} serves HTTPS with a certificate from a public certificate authority, and sources.openai.base_url"
+        f"check that {host} serves HTTPS with a certificate from a public certificate authority, or set SSL_CERT_FILE "
+        "to the CA bundle of a proxy that inspects TLS, and check sources.openai.base_url"
     )
 
 

@@ -191,7 +191,9 @@ class AdminApiClient:
             headers=headers,
             timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
             follow_redirects=False,
-            trust_env=False,
+            # Proxies (HTTPS_PROXY, NO_PROXY) and CA bundles (SSL_CERT_FILE, SSL_CERT_DIR) come from
+            # the environment, as they do for the cloud SDKs, so the client works behind a corporate proxy.
+            trust_env=True,
         )
         self.host = _host_and_port(self._http.base_url)
         self._unreachable: ConnectFailure | None = None
@@ -311,8 +313,12 @@ def _connect_problem(error: httpx.TransportError, host: str, provider: str, conn
     if isinstance(cause, socket.gaierror):
         return "host name not found", f"check the host name in {setting} and the DNS settings of this machine"
     if isinstance(cause, ssl.SSLError):
-        # httpx verifies against certifi's bundle, not the system store (trust_env is off).
-        return "TLS handshake failed", f"check that {host} serves HTTPS with a certificate from a public certificate authority, and {setting}"
+        # httpx verifies against certifi's bundle unless SSL_CERT_FILE or SSL_CERT_DIR names another.
+        return (
+            "TLS handshake failed",
+            f"check that {host} serves HTTPS with a certificate from a public certificate authority, or set SSL_CERT_FILE "
+            f"to the CA bundle of a proxy that inspects TLS, and check {setting}",
+        )
     return "no connection", f"check the network and {setting}"
 
 
