@@ -83,10 +83,13 @@ def main() -> None:
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path), help="Audit config (YAML).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for report.json and report.html (default: the config's output.dir, else ./shadowmap-out).")
 @click.option("--fail-on", type=click.Choice(SEVERITY_NAMES, case_sensitive=False), help="Exit 1 when an unsuppressed finding has this severity or higher.")
+@click.option("--fail-on-partial", is_flag=True, help="Exit 2 when a source could not see everything it was configured to read (the reports are still written).")
 @click.option("--no-history", is_flag=True, help="Do not store this run in the history store.")
 @_store_option
 @common_options
-def scan(config_path: Path, out_dir: Path | None, fail_on: str | None, no_history: bool, store: Path | None, settings: Settings) -> None:
+def scan(
+    config_path: Path, out_dir: Path | None, fail_on: str | None, fail_on_partial: bool, no_history: bool, store: Path | None, settings: Settings
+) -> None:
     """Run an audit as the config describes and write its reports."""
     config = load_config(config_path)
     collectors = build_collectors(config)
@@ -95,6 +98,12 @@ def scan(config_path: Path, out_dir: Path | None, fail_on: str | None, no_histor
 
     out_dir = out_dir or config.output_dir or Path("shadowmap-out")
     run = _run_and_report(config, collectors, out_dir, settings, store, no_history, label="scan")
+    if fail_on_partial and not run.inventory.complete:
+        partial = [outcome for outcome in run.inventory.outcomes if outcome.status is not OutcomeStatus.OK]
+        raise InputError(
+            f"the run is partial ({len(partial)} of {len(run.inventory.outcomes)} collectors could not see everything), "
+            f"first: {first_problem(partial)}; {out_dir / 'report.json'} lists every source not seen"
+        )
     _exit_for(run, fail_on)
 
 

@@ -122,7 +122,8 @@ def held_warnings() -> Iterator[HeldWarnings]:
 
 
 def first_problem(outcomes: list[CollectorOutcome]) -> str:
-    """Return the one line that explains a run in which no source was usable."""
+    """Return the one line that explains the first problem of these outcomes, such as the first
+    source of a run that no collector could use."""
     for outcome in outcomes:
         if outcome.errors:
             return outcome.errors[0]

@@ -196,6 +196,32 @@ def test_one_missing_export_among_good_ones_is_partial(runner, tmp_path):
     assert report["run"]["complete"] is False
 
 
+def test_fail_on_partial_exits_2_after_writing_reports(runner, tmp_path):
+    demo_csv = REPO / "fixtures" / "demo" / "billing" / "focus-2026-11.csv"
+    config = tmp_path / "audit.yaml"
+    config.write_text(
+        f"version: 1\nsources:\n  billing:\n    focus:\n      - path: {demo_csv}\n      - path: missing.csv\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+
+    result = invoke(runner, "scan", "--config", str(config), "--out", str(out), "--no-history", "--quiet", "--fail-on-partial")
+
+    assert result.exit_code == 2
+    assert result.output == (
+        f"shadowmap: error: the run is partial (1 of 1 collectors could not see everything), first: {tmp_path / 'missing.csv'}: "
+        f"file not found; check the path in sources.billing.focus; {out / 'report.json'} lists every source not seen\n"
+    )
+    assert (out / "report.json").exists()
+
+
+def test_fail_on_partial_passes_a_complete_run(runner, tmp_path):
+    config = REPO / "fixtures" / "focus-sample" / "audit.yaml"
+    result = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "out"), "--no-history", "--quiet", "--fail-on-partial")
+    assert result.exit_code == 0
+    assert result.output == ""
+
+
 def test_scan_of_real_focus_sample(runner, tmp_path):
     """The FinOps Foundation sample, checked by hand: lines 956, 963, 965, 969, 970, 975, 979,
     995 and 1000 are its only AI rows (Azure Machine Learning); their EffectiveCost sums to
