@@ -16,6 +16,7 @@ class SourceKind(str, enum.Enum):
     LIVE = "live"  # the provider's API, read-only calls only
     SNAPSHOT = "snapshot"  # a folder of saved API responses, parsed exactly like live ones
     EXPORT = "export"  # a billing or expense export file
+    NONE = "none"  # nothing to read: the collector only notes where a provider's spend must come from
 
 
 ProgressCallback = Callable[[str, int, int | None], None]

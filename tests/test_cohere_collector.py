@@ -23,6 +23,7 @@ def test_outcome_notes_billing_and_expense(tmp_path):
     result.outcome.settle()
 
     assert result.outcome.status.value == "ok"
+    assert result.outcome.source == "none"
     assert result.outcome.notes == [NOTE]
     assert "billing" in NOTE
     assert "expense" in NOTE

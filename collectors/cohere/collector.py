@@ -18,7 +18,7 @@ class CohereCollector:
     """Reports, without reading anything, where Cohere spend has to come from."""
 
     name = "cohere"
-    source = SourceKind.LIVE
+    source = SourceKind.NONE
 
     def __init__(self, config: AuditConfig):
         self.config = config
