@@ -40,6 +40,45 @@ def test_bad_rows_are_counted_and_named():
     assert [row.location for row in reading.bad_rows] == ["generic_bad_rows.csv"] * 6
 
 
+def test_letters_around_amount_make_bad_rows(tmp_path):
+    lines = ["Date,Description,Amount,Currency", "2026-11-01,OPENAI,bad12,USD", "2026-11-02,OPENAI,12abc,USD", "2026-11-03,OPENAI,xyz7,"]
+    reading = read(write(tmp_path, lines))
+    assert reading.charges == []
+    assert [(row.row, row.reason) for row in reading.bad_rows] == [
+        (1, "amount 'bad12' is not an amount"),
+        (2, "amount '12abc' is not an amount"),
+        (3, "amount 'xyz7' is not an amount"),
+    ]
+
+
+def test_currency_must_be_iso_and_agree(tmp_path):
+    lines = [
+        "Date,Description,Amount,Currency",
+        "2026-11-01,OPENAI,20.00,QQQ",
+        "2026-11-02,OPENAI,EUR 20.00,USD",
+        "2026-11-03,OPENAI,£5.00,USD",
+        "2026-11-04,OPENAI,$5.00,USD",
+        "2026-11-05,OPENAI,QQQ 5.00,",
+    ]
+    reading = read(write(tmp_path, lines))
+    assert [(charge.row, str(charge.amount), charge.currency) for charge in reading.charges] == [(4, "5.00", "USD")]
+    assert [(row.row, row.reason) for row in reading.bad_rows] == [
+        (1, "currency 'QQQ' is not an ISO 4217 code"),
+        (2, "amount is in EUR but the currency column says USD; correct the row or the column"),
+        (3, "amount is in GBP but the currency column says USD; correct the row or the column"),
+        (5, "amount 'QQQ 5.00' is not an amount"),
+    ]
+
+
+def test_bad_rows_are_named_in_row_order(tmp_path):
+    # Row 1 contradicts the date order only once the file is read; row 2 is bad at once.
+    lines = ["Date,Description,Amount,Currency", "13/11/2026,OPENAI,20.00,USD", "2026-11-02,OPENAI,,USD"] + [
+        f"11/{day:02d}/2026,OPENAI,20.00,USD" for day in range(14, 20)
+    ]
+    reading = read(write(tmp_path, lines))
+    assert [row.row for row in reading.bad_rows] == [1, 2]
+
+
 def test_rows_around_bad_rows_are_read():
     reading = read(DATA / "generic_bad_rows.csv")
     assert [(charge.row, charge.vendor.id) for charge in reading.charges] == [(1, "openai"), (8, "midjourney")]

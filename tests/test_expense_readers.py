@@ -138,6 +138,23 @@ def test_expensify_classic_unnamed_app_store_charge_is_said():
     assert "expensify_classic.csv: 1 app-store charge names no product in the memo; an AI subscription among them cannot be recognised." in reading.notes
 
 
+def test_expensify_claim_for_app_store_and_github(tmp_path):
+    # Expense claims name the merchant as a person picked it, not as the card statement shows it.
+    path = tmp_path / "expensify.csv"
+    path.write_text(
+        "Timestamp,Merchant,Amount,MCC,Category,Tag,Comment,Reimbursable,Original Currency,Original Amount,Receipt\n"
+        "2026-11-04 09:12:00,Apple,20.00,5818,Software,,Claude Pro,yes,USD,20.00,\n"
+        "2026-11-05 10:01:00,App Store,22.99,5818,Software,,ChatGPT Plus via iPhone,yes,USD,22.99,\n"
+        "2026-11-06 11:30:00,GitHub,19.00,5734,Software,,Copilot for the new laptop,yes,USD,19.00,\n"
+        "2026-11-07 12:00:00,Apple,1299.00,5732,Hardware,,MacBook Air,yes,USD,1299.00,\n",
+        encoding="utf-8",
+    )
+    reading = read(path)
+    assert summary(reading) == [(1, "anthropic", "20.00", "USD"), (2, "openai", "22.99", "USD"), (3, "github-copilot", "19.00", "USD")]
+    assert [charge.channel for charge in reading.charges] == ["app_store", "app_store", "direct"]
+    assert reading.unnamed_app_store_rows == 1
+
+
 def test_new_expensify_download():
     reading = read("expensify_new.csv")
     assert reading.layout == "expensify_new"

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from collectors.expense.currencies import is_currency_code
+
 # Symbols and prefixes that name a currency outright. A bare `$` names no currency by itself:
 # it is kept as `$` and the file's currency decides (see charges.py).
 CURRENCY_SYMBOLS = {
@@ -137,15 +139,16 @@ def _strip_sign_marks(text: str) -> tuple[bool, str]:
 
 
 def _strip_currency(text: str) -> tuple[str | None, str]:
-    """Remove a currency symbol or ISO code before or after the number."""
+    """Remove a currency symbol or ISO code before or after the number. Three letters that are no
+    ISO 4217 code stay, so that `bad12` is not an amount."""
     for symbol in _SYMBOLS_LONGEST_FIRST:
         if text.startswith(symbol):
             return CURRENCY_SYMBOLS[symbol], text[len(symbol):].strip()
         if text.endswith(symbol):
             return CURRENCY_SYMBOLS[symbol], text[: -len(symbol)].strip()
-    if len(text) > 3 and _ISO_CODE.fullmatch(text[:3]) and not text[3].isalpha():
+    if len(text) > 3 and _ISO_CODE.fullmatch(text[:3]) and not text[3].isalpha() and is_currency_code(text[:3]):
         return text[:3].upper(), text[3:].strip()
-    if len(text) > 3 and _ISO_CODE.fullmatch(text[-3:]) and not text[-4].isalpha():
+    if len(text) > 3 and _ISO_CODE.fullmatch(text[-3:]) and not text[-4].isalpha() and is_currency_code(text[-3:]):
         return text[-3:].upper(), text[:-3].strip()
     return None, text
 

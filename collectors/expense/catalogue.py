@@ -131,10 +131,12 @@ class PatternIndex:
 
 @dataclass(frozen=True)
 class Prefix:
-    """A payment processor or app store, named by a run of tokens."""
+    """A payment processor or app store, named by a run of tokens. A `whole` prefix must be the
+    whole descriptor."""
 
     tokens: tuple[str, ...]
     name: str
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ class VendorCatalogue:
     app_stores: list[Prefix]
     platforms: list[Platform]
     seat_hints: frozenset[str]
+    business_words: frozenset[str]
     api_hints: frozenset[str]
     samples: dict[str, list[Any]] = field(default_factory=dict)
     _cache: dict[str, DescriptorReading] = field(default_factory=dict, repr=False)
@@ -222,6 +225,10 @@ class VendorCatalogue:
         merchant_start = len(processor.tokens) if processor else 0
 
         found = self.descriptors.find(tokens, merchant_start)
+        if found and all(len(pattern.tokens) == 1 for pattern in found) and not self.business_words.isdisjoint(tokens):
+            # One vendor word beside the word for a local business (PERPLEXITY BREWING) is
+            # that business, not the vendor.
+            found = []
         if found:
             channel, channel_name = (PROCESSOR, processor.name) if processor else (DIRECT, None)
             return DescriptorReading(self._vendor_match(found, tokens, channel, channel_name))
@@ -279,6 +286,10 @@ def _leading_prefix(tokens: list[str], prefixes: list[Prefix]) -> Prefix | None:
 def _contained_prefix(tokens: list[str], prefixes: list[Any]) -> Any:
     """Return the first prefix whose tokens appear as a run anywhere in `tokens`."""
     for prefix in prefixes:
+        if getattr(prefix, "whole", False):
+            if tuple(tokens) == prefix.tokens:
+                return prefix
+            continue
         width = len(prefix.tokens)
         for index in range(len(tokens) - width + 1):
             if tuple(tokens[index : index + width]) == prefix.tokens:
@@ -316,6 +327,7 @@ def parse_catalogue(document: dict[str, Any]) -> VendorCatalogue:
         app_stores=_parse_prefixes(document.get("app_stores"), "app_stores"),
         platforms=_parse_platforms(document.get("platforms"), vendors),
         seat_hints=frozenset(_single_tokens(hints.get("seat"), "kind_hints.seat")),
+        business_words=frozenset(_single_tokens(document.get("business_words"), "business_words")),
         api_hints=frozenset(_single_tokens(hints.get("api_credit"), "kind_hints.api_credit")),
         samples=document.get("samples") or {},
     )
@@ -371,7 +383,7 @@ def _parse_prefixes(entries: Any, key: str) -> list[Prefix]:
         tokens = tuple(normalise_tokens(str(entry.get("pattern", ""))))
         if not tokens or not entry.get("name"):
             raise CatalogueError(f"{key}: {entry!r} needs a pattern and a name")
-        prefixes.append(Prefix(tokens, str(entry["name"])))
+        prefixes.append(Prefix(tokens, str(entry["name"]), bool(entry.get("whole", False))))
     # Sorted by length, longest first, so that PADDLE NET wins over PADDLE.
     return sorted(prefixes, key=lambda prefix: -len(prefix.tokens))
 

@@ -26,6 +26,7 @@ from collectors.expense.conventions import (
     Decision,
     describe_decisions,
 )
+from collectors.expense.currencies import is_currency_code
 from collectors.expense.dates import DateText, date_from_cell, read_date
 from collectors.expense.layouts import ColumnMap, Layout, RowProblem
 from collectors.expense.settings import FileSettings
@@ -38,7 +39,6 @@ MAX_NAMED_BAD_ROWS = 100
 NO_CURRENCY = "XXX"
 # A card number in a card column is shown only by its last four digits.
 _CARD_NUMBER = re.compile(r"\d[\d -]{11,}\d")
-_ISO_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 @dataclass(slots=True)
@@ -236,6 +236,8 @@ def _read_rows(export: OpenExport, settings: FileSettings, catalogue: VendorCata
 
     _settle(reading, tracker, pending, columns, settings, layout, location)
     reading.notes.extend(export.closing_notes(location))
+    # Rows that contradict the file's conventions are known only after the last row.
+    reading.bad_rows.sort(key=lambda bad: bad.row or 0)
     return reading
 
 
@@ -473,13 +475,15 @@ def _currency_of(item: _PendingCharge, columns: ColumnMap, settings: FileSetting
     and whether the code was assumed (USD for a `$`, or XXX).
     """
     cell = item.currency_cell.strip()
+    written = item.amount_text.currency
     if cell:
         code = CURRENCY_SYMBOLS.get(cell, cell.upper())
         if code != DOLLAR:
-            if _ISO_CURRENCY.fullmatch(code):
-                return code, None, False
-            return "", f"currency {cell!r} is not an ISO 4217 code", False
-    written = item.amount_text.currency
+            if not is_currency_code(code):
+                return "", f"currency {cell!r} is not an ISO 4217 code", False
+            if written and written not in (DOLLAR, code):
+                return "", f"amount is in {written} but the currency column says {code}; correct the row or the column", False
+            return code, None, False
     if written and written != DOLLAR:
         return written, None, False
     for fallback in (columns.header_currency, settings.currency, layout.currency):

@@ -43,6 +43,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from collectors.expense.currencies import is_currency_code
+
 FIELDS = (
     "date", "descriptor", "memo", "amount", "debit", "credit", "currency", "cardholder", "cardholder_parts", "card", "department", "type",
 )
@@ -418,6 +420,6 @@ def _header_currency(keys: list[str], found: tuple[int, ...]) -> str | None:
     """Return the currency an amount column's header names, such as EUR in `Betrag (EUR)`."""
     for index in found:
         match = _CURRENCY_SUFFIX.match(keys[index])
-        if match:
+        if match and is_currency_code(match[2]):
             return match[2].upper()
     return None
