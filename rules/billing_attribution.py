@@ -1,5 +1,6 @@
 """Rules over AI spend lines from any billing source: spend that reaches no owner, and spend
-that lacks the tags the organisation requires."""
+that lacks the tags the organisation requires. Card and expense spend is judged by the expense
+rules (rules/expense_vendors.py) instead, because a card charge has no resource to tag."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Iterable
 
+from collectors.expense.attribution import EXPENSE_CATEGORY
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import Policy
 from scanner.coverage import build_coverage
@@ -28,12 +30,13 @@ def _describe_source(line: SpendLine) -> str:
 
 
 def _check_unattributed_spend(context: RuleContext) -> Iterable[Violation] | None:
-    if not context.inventory.spend_lines:
+    billed = [(line, attribution) for line, attribution in context.coverage.attributions if line.category != EXPENSE_CATEGORY]
+    if not billed:
         return None
 
     grouped: dict[tuple[str, str, str], list[SpendLine]] = defaultdict(list)
     reasons: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for line, attribution in context.coverage.attributions:
+    for line, attribution in billed:
         if attribution.attributed:
             continue
         key = (_spend_subject(line), line.currency, _describe_source(line))
@@ -109,6 +112,26 @@ def _bedrock_line(amount: str, tags: dict[str, str]) -> SpendLine:
     )
 
 
+def _card_line() -> SpendLine:
+    """Build the spend line of a Cursor seat on a corporate card, as the expense collector writes it."""
+    return SpendLine(
+        amount=Decimal("40.00"),
+        currency="USD",
+        period_start=_DAY,
+        period_end=_NEXT_DAY,
+        provider="cursor",
+        service="Cursor",
+        account="Marco Ruiz",
+        category=EXPENSE_CATEGORY,
+        subcategory="Coding assistant",
+        charge_category="Purchase",
+        quantity=Decimal(1),
+        unit="charges",
+        tags=Tags.from_mapping({"department": "Platform"}),
+        taggable=False,
+    )
+
+
 def _context(lines: list[SpendLine], policy: Policy) -> RuleContext:
     inventory = Inventory(spend_lines=lines)
     return RuleContext(inventory, policy, build_coverage(inventory, policy, []))
@@ -126,7 +149,11 @@ UNATTRIBUTED_SPEND = Rule(
         "Tag the resource with one of the keys in policy.owner_tags and activate the tag for cost "
         "allocation, or add an owner mapping for its account or resource to the config."
     ),
-    limits="Judges the spend the billing sources show; spend outside every configured source is not seen.",
+    limits=(
+        "Judges the spend the billing sources show; spend outside every configured source is not seen. Card and "
+        "expense spend (spend lines of category Expense) is left out, because expense.ai-spend-unowned and "
+        "expense.unsanctioned-ai-vendor judge it with a fix that works for a card charge."
+    ),
     check=_check_unattributed_spend,
     samples=(
         Sample("owner tag present", lambda: _context([_bedrock_line("12.50", {"team": "claims"})], _TEAM_POLICY), RuleStatus.PASS),
@@ -137,6 +164,13 @@ UNATTRIBUTED_SPEND = Rule(
             RuleStatus.FAIL,
             1,
         ),
+        Sample(
+            "untagged profile beside an unowned card charge",
+            lambda: _context([_bedrock_line("12.50", {}), _card_line()], _TEAM_POLICY),
+            RuleStatus.FAIL,
+            1,
+        ),
+        Sample("only card and expense spend", lambda: _context([_card_line()], _TEAM_POLICY), RuleStatus.NOT_APPLICABLE),
         Sample("no spend", lambda: _context([], _TEAM_POLICY), RuleStatus.NOT_APPLICABLE),
     ),
 )

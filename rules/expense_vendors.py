@@ -1,23 +1,25 @@
 """Rules over AI charges found in card and expense exports: vendors outside the organisation's
-sanctioned list, prepaid API credit bought on a card, and AI subscriptions bought through an app
-store. Each judges the `expense.vendor_charge` assets: one per vendor and cardholder (or card)."""
+sanctioned list, spend that reaches no owner, prepaid API credit bought on a card, and AI
+subscriptions bought through an app store. Each reports one finding per vendor and cardholder (or
+card), the grouping of the `expense.vendor_charge` assets."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, Mapping
 
-from collectors.expense.attribution import is_sanctioned
+from collectors.expense.attribution import EXPENSE_CATEGORY, UNSANCTIONED_VENDOR as UNSANCTIONED_REASON, is_sanctioned
 from collectors.expense.catalogue import APP_STORE, DIRECT, load_catalogue
 from collectors.expense.charges import Charge, FileReading
 from collectors.expense.collector import ASSET_KIND, spend_lines, vendor_assets
 from collectors.expense.review import ExpenseReview, mark_auto_recharges
 from collectors.expense.settings import BurstSettings
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
-from scanner.config import Policy
+from scanner.config import OwnerMapping, Policy
 from scanner.coverage import build_coverage
-from scanner.model import Asset, Inventory, Severity, money_text
+from scanner.model import Asset, Inventory, Severity, SpendLine, decimal_text, money_text
 
 
 def _expense_assets(context: RuleContext) -> list[Asset]:
@@ -47,7 +49,10 @@ def _capitalised(text: str) -> str:
 
 
 def _amount_text(asset: Asset) -> str:
-    amounts = asset.attributes.get("amounts", {})
+    return _amounts_text(asset.attributes.get("amounts", {}))
+
+
+def _amounts_text(amounts: Mapping[str, Decimal | str]) -> str:
     return " and ".join(money_text(Decimal(amount), currency) for currency, amount in amounts.items()) or "no amount"
 
 
@@ -82,6 +87,73 @@ def _check_unsanctioned(context: RuleContext) -> Iterable[Violation] | None:
             )
         )
     return violations
+
+
+def _vendor_asset_id(line: SpendLine) -> str:
+    """Return the id of the `expense.vendor_charge` asset a spend line's charges belong to, built
+    as `vendor_assets` builds it, so findings of every expense rule share their subject."""
+    return f"expense:{line.provider}:{line.account or 'unknown'}"
+
+
+def _line_card_phrase(account: str | None) -> str:
+    """Name the card from a spend line's account, for a line whose asset is not in the inventory."""
+    if not account:
+        return "a card the export does not name"
+    if account.startswith("card "):
+        return account
+    return f"the card of {account}"
+
+
+def _departments_text(departments: list[str]) -> str:
+    if not departments:
+        return ""
+    if len(departments) == 1:
+        return f", department {departments[0]}"
+    return f", departments {', '.join(departments[:-1])} and {departments[-1]}"
+
+
+def _check_unowned_spend(context: RuleContext) -> Iterable[Violation] | None:
+    card_spend = [(line, attribution) for line, attribution in context.coverage.attributions if line.category == EXPENSE_CATEGORY]
+    if not card_spend:
+        return None
+
+    # Spend with an unsanctioned vendor is expense.unsanctioned-ai-vendor's finding already.
+    unowned: dict[str, list[SpendLine]] = defaultdict(list)
+    for line, attribution in card_spend:
+        if attribution.attributed or attribution.reason == UNSANCTIONED_REASON:
+            continue
+        unowned[_vendor_asset_id(line)].append(line)
+
+    assets = {asset.id: asset for asset in _expense_assets(context)}
+    return [_unowned_violation(asset_id, lines, assets.get(asset_id)) for asset_id, lines in sorted(unowned.items())]
+
+
+def _unowned_violation(asset_id: str, lines: list[SpendLine], asset: Asset | None) -> Violation:
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        totals[line.currency] += line.amount
+    amounts = {currency: totals[currency] for currency in sorted(totals)}
+    # The expense collector sets a line's quantity to its number of charges.
+    charge_count = int(sum((line.quantity or Decimal(1) for line in lines), Decimal(0)))
+    departments = sorted({line.tags.get("department") for line in lines if line.tags.get("department")})
+    card = _card_phrase(asset) if asset is not None else _line_card_phrase(lines[0].account)
+
+    return Violation(
+        subject=asset_id,
+        message=(
+            f"{lines[0].service} charges on {card} ({_count_text(charge_count)}, {_amounts_text(amounts)} net"
+            f"{_departments_text(departments)}) reach no owner, because no mapping under owners covers their vendor, "
+            "cardholder or department."
+        ),
+        evidence={
+            "vendor": lines[0].provider,
+            "account": lines[0].account,
+            "amounts": {currency: decimal_text(amount) for currency, amount in amounts.items()},
+            "charge_count": charge_count,
+            "departments": departments,
+            "spend_lines": len(lines),
+        },
+    )
 
 
 def _check_api_credit(context: RuleContext) -> Iterable[Violation] | None:
@@ -162,11 +234,11 @@ def _charge(vendor: str, amount: str, day: int, kind: str, channel: str = DIRECT
     )
 
 
-def _context(charges: list[Charge], policy: Policy) -> RuleContext:
+def _context(charges: list[Charge], policy: Policy, owners: list[OwnerMapping] | None = None) -> RuleContext:
     review = ExpenseReview([FileReading("amex-corporate-2026-11.csv", charges=charges)])
     review.auto_recharges = mark_auto_recharges(review.charges, BurstSettings())
     inventory = Inventory(assets=vendor_assets(review.charges), spend_lines=spend_lines(review))
-    return RuleContext(inventory, policy, build_coverage(inventory, policy, []))
+    return RuleContext(inventory, policy, build_coverage(inventory, policy, owners or []))
 
 
 _POLICY = Policy(owner_tags=("team",), sanctioned_vendors=("OpenAI", "Anthropic"))
@@ -178,6 +250,9 @@ def _seat(vendor: str) -> list[Charge]:
 
 def _top_ups() -> list[Charge]:
     return [_charge("openai", "20.00", day, "unknown", row=row) for row, day in ((3, 12), (4, 12), (5, 13))]
+
+
+_RESEARCH_OWNER = [OwnerMapping(owner="research", match={"tag": "department=Research"})]
 
 
 UNSANCTIONED_VENDOR = Rule(
@@ -202,6 +277,56 @@ UNSANCTIONED_VENDOR = Rule(
         Sample("sanctioned vendor", lambda: _context(_seat("openai"), _POLICY), RuleStatus.PASS),
         Sample("Midjourney subscription", lambda: _context(_seat("midjourney"), _POLICY), RuleStatus.FAIL, 1),
         Sample("no sanctioned list in the policy", lambda: _context(_seat("midjourney"), Policy()), RuleStatus.NOT_APPLICABLE),
+        Sample("no expense charges", lambda: _context([], _POLICY), RuleStatus.NOT_APPLICABLE),
+    ),
+)
+
+UNOWNED_SPEND = Rule(
+    id="expense.ai-spend-unowned",
+    title="AI spend on cards and expense claims reaches no owner",
+    severity=Severity.MEDIUM,
+    checks=(
+        "Every AI charge on a card or expense claim reaches an owner, through a mapping under owners (by vendor, "
+        "cardholder or department) or a department listed in policy.owner_tags."
+    ),
+    why=(
+        "Card spend that reaches no owner sits outside every team's budget and showback, so nobody is asked whether "
+        "the subscription is still needed, and the same tool can be bought again on other cards unnoticed."
+    ),
+    remediation=(
+        "Map the spend to an owner under owners: in the config, by department (tag: department=Platform), cardholder "
+        "(account: Marco Ruiz) or vendor (provider: cursor), or add department to policy.owner_tags so the export's "
+        "department column names the owner. Where the use should not stay on a card, move it onto the organisation's "
+        "managed team plan or API account, where seats and keys have owners, and cancel the card subscription."
+    ),
+    limits=(
+        "Sees only the charges in the configured exports. Charges never claimed and invoices paid by bank transfer "
+        "leave no trace. Spend with a vendor outside policy.sanctioned_vendors is left to "
+        "expense.unsanctioned-ai-vendor, so it is reported once. An export without a department column reaches an "
+        "owner only through a cardholder or vendor mapping."
+    ),
+    check=_check_unowned_spend,
+    samples=(
+        Sample("department mapped to an owner", lambda: _context(_seat("openai"), _POLICY, _RESEARCH_OWNER), RuleStatus.PASS),
+        Sample(
+            "department is an owner tag",
+            lambda: _context(_seat("openai"), Policy(owner_tags=("team", "department"), sanctioned_vendors=("OpenAI",))),
+            RuleStatus.PASS,
+        ),
+        Sample("unowned unsanctioned vendor is left to its own rule", lambda: _context(_seat("midjourney"), _POLICY), RuleStatus.PASS),
+        Sample("ChatGPT seat with no mapping", lambda: _context(_seat("openai"), _POLICY), RuleStatus.FAIL, 1),
+        Sample(
+            "seat and auto-recharge of one card are one finding",
+            lambda: _context(_seat("openai") + _top_ups(), _POLICY),
+            RuleStatus.FAIL,
+            1,
+        ),
+        Sample(
+            "unowned vendor without a sanctioned list",
+            lambda: _context(_seat("midjourney"), Policy(owner_tags=("team",))),
+            RuleStatus.FAIL,
+            1,
+        ),
         Sample("no expense charges", lambda: _context([], _POLICY), RuleStatus.NOT_APPLICABLE),
     ),
 )
@@ -259,4 +384,4 @@ APP_STORE_SUBSCRIPTION = Rule(
     ),
 )
 
-RULES = [UNSANCTIONED_VENDOR, API_CREDIT_ON_CARD, APP_STORE_SUBSCRIPTION]
+RULES = [UNSANCTIONED_VENDOR, UNOWNED_SPEND, API_CREDIT_ON_CARD, APP_STORE_SUBSCRIPTION]

@@ -65,6 +65,23 @@ def test_demo_expense_findings(report):
     assert ("expense.app-store-ai-subscription", "expense:anthropic:Dana Whitfield") in findings
 
 
+def test_demo_unowned_card_spend(report):
+    unowned = sorted(item["subject"] for item in report["findings"]["items"] if item["rule_id"] == "expense.ai-spend-unowned")
+    # Research is mapped to an owner, and Midjourney is reported as an unsanctioned vendor instead.
+    assert unowned == [
+        "expense:anthropic:Dana Whitfield",
+        "expense:cursor:Lena Hoffmann",
+        "expense:cursor:Marco Ruiz",
+        "expense:cursor:Tomás Alvarez",
+        "expense:openai:Marco Ruiz",
+    ]
+
+
+def test_demo_card_spend_has_no_billing_finding(report):
+    billing = [item["subject"] for item in report["findings"]["items"] if item["rule_id"] == "billing.ai-spend-unattributed"]
+    assert billing == []
+
+
 def test_demo_look_alikes_are_not_ai(report):
     providers = {line["provider"] for line in report["inventory"]["spend_lines"]}
     assert providers == {"anthropic", "cursor", "midjourney", "openai"}

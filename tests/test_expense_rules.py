@@ -9,8 +9,9 @@ from collectors.expense.collector import spend_lines, vendor_assets
 from collectors.expense.review import review_exports
 from collectors.expense.settings import BurstSettings, FileSettings
 from rules.contract import RuleContext, RuleStatus
-from rules.expense_vendors import API_CREDIT_ON_CARD, APP_STORE_SUBSCRIPTION, UNSANCTIONED_VENDOR
-from scanner.config import Policy
+from rules.billing_attribution import UNATTRIBUTED_SPEND
+from rules.expense_vendors import API_CREDIT_ON_CARD, APP_STORE_SUBSCRIPTION, UNOWNED_SPEND, UNSANCTIONED_VENDOR
+from scanner.config import OwnerMapping, Policy
 from scanner.coverage import build_coverage
 from scanner.model import Inventory
 
@@ -18,11 +19,13 @@ DATA = Path(__file__).parent / "data" / "expense"
 POLICY = Policy(sanctioned_vendors=("OpenAI", "Anthropic", "Cursor"))
 
 
-def context_for(*names: str, settings: FileSettings | None = None, policy: Policy = POLICY) -> RuleContext:
-    exports = [(DATA / name, settings or FileSettings(), name) for name in names]
+def context_for(
+    *names: str, settings: FileSettings | None = None, policy: Policy = POLICY, owners: list[OwnerMapping] | None = None, folder: Path = DATA
+) -> RuleContext:
+    exports = [(folder / name, settings or FileSettings(), name) for name in names]
     review = review_exports(exports, load_catalogue(), BurstSettings())
     inventory = Inventory(assets=vendor_assets(review.charges), spend_lines=spend_lines(review))
-    return RuleContext(inventory, policy, build_coverage(inventory, policy, []))
+    return RuleContext(inventory, policy, build_coverage(inventory, policy, owners or []))
 
 
 def messages(rule, context):
@@ -65,3 +68,70 @@ def test_app_store_message_without_cardholder():
 def test_finding_subjects_are_asset_ids():
     findings = API_CREDIT_ON_CARD.run(context_for("brex_card_transactions.csv")).findings
     assert [finding.subject for finding in findings] == ["expense:anthropic:Priya Raman", "expense:openai:Marco Ruiz"]
+
+
+def test_unowned_spend_message():
+    assert messages(UNOWNED_SPEND, context_for("brex_card_transactions.csv")) == [
+        "Anthropic charges on the card of Priya Raman (1 charge, USD 100.00 net, department Research) reach no owner, because no mapping under owners covers their vendor, cardholder or department.",
+        "Cursor charges on the card of Lena Hoffmann (1 charge, USD 40.00 net, department Engineering) reach no owner, because no mapping under owners covers their vendor, cardholder or department.",
+        "Cursor charges on the card of Marco Ruiz (1 charge, USD 40.00 net, department Engineering) reach no owner, because no mapping under owners covers their vendor, cardholder or department.",
+        "OpenAI charges on the card of Marco Ruiz (4 charges, USD 80.00 net, department Engineering) reach no owner, because no mapping under owners covers their vendor, cardholder or department.",
+    ]
+
+
+def test_unowned_spend_subjects_are_asset_ids():
+    findings = UNOWNED_SPEND.run(context_for("brex_card_transactions.csv")).findings
+    assert [finding.subject for finding in findings] == [
+        "expense:anthropic:Priya Raman",
+        "expense:cursor:Lena Hoffmann",
+        "expense:cursor:Marco Ruiz",
+        "expense:openai:Marco Ruiz",
+    ]
+
+
+def test_unowned_spend_skips_mapped_department():
+    owners = [OwnerMapping(owner="platform", match={"tag": "department=Engineering"})]
+    findings = UNOWNED_SPEND.run(context_for("brex_card_transactions.csv", owners=owners)).findings
+    assert [finding.subject for finding in findings] == ["expense:anthropic:Priya Raman"]
+
+
+def test_unowned_spend_skips_department_owner_tag():
+    policy = Policy(owner_tags=("team", "department"), sanctioned_vendors=POLICY.sanctioned_vendors)
+    result = UNOWNED_SPEND.run(context_for("brex_card_transactions.csv", policy=policy))
+    assert result.status is RuleStatus.PASS
+    assert result.findings == []
+
+
+def test_unsanctioned_spend_is_reported_once():
+    context = context_for("ramp_transactions.csv", policy=Policy(sanctioned_vendors=("Midjourney",)))
+    unowned = [finding.subject for finding in UNOWNED_SPEND.run(context).findings]
+    unsanctioned = [finding.subject for finding in UNSANCTIONED_VENDOR.run(context).findings]
+    assert unowned == ["expense:midjourney:Sofia Lindqvist"]
+    assert unsanctioned == ["expense:mistral:Jonas Weber", "expense:perplexity:Sofia Lindqvist"]
+
+
+def test_unowned_spend_keeps_currencies_apart(tmp_path):
+    (tmp_path / "card.csv").write_text(
+        "Date,Description,Amount,Currency,Cardholder,Department\n"
+        "2026-11-03,OPENAI *CHATGPT SUBSCR,20.00,USD,Jonas Weber,Claims\n"
+        "2026-11-10,OPENAI *CHATGPT SUBSCR,18.00,EUR,Jonas Weber,Claims\n",
+        encoding="utf-8",
+    )
+    finding = UNOWNED_SPEND.run(context_for("card.csv", folder=tmp_path)).findings[0]
+    assert finding.message == (
+        "OpenAI charges on the card of Jonas Weber (2 charges, EUR 18.00 and USD 20.00 net, department Claims) reach no owner, "
+        "because no mapping under owners covers their vendor, cardholder or department."
+    )
+    assert finding.evidence["amounts"] == {"EUR": "18.00", "USD": "20.00"}
+    assert finding.evidence["charge_count"] == 2
+
+
+def test_unowned_spend_names_card_without_cardholder():
+    context = context_for("generic_debit_credit.csv", settings=FileSettings(currency="USD"), policy=Policy(sanctioned_vendors=("GitHub Copilot",)))
+    assert messages(UNOWNED_SPEND, context) == [
+        "GitHub Copilot charges on card 7731 (2 charges, USD 0.00 net) reach no owner, because no mapping under owners covers their vendor, cardholder or department."
+    ]
+
+
+def test_billing_rule_leaves_out_expense_spend():
+    assert UNATTRIBUTED_SPEND.run(context_for("brex_card_transactions.csv")).status is RuleStatus.NOT_APPLICABLE
