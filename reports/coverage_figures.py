@@ -21,6 +21,7 @@ from reports.money import (
     round_money,
     split_for_display,
 )
+from scanner.coverage import UNRECORDED_SOURCE
 
 MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June",
@@ -58,6 +59,42 @@ class BreakdownRow:
 
 
 @dataclass(frozen=True)
+class SourceFamilyName:
+    """A source family's name as the reports show it: in full in the HTML table, brief on the terminal."""
+
+    full: str
+    brief: str
+
+
+# Names an executive reads without knowing the collectors. A family missing here (a new one, or
+# one from a later version's result) is shown by its id.
+SOURCE_FAMILY_NAMES: dict[str, SourceFamilyName] = {
+    "billing": SourceFamilyName("Cloud billing exports", "cloud bills"),
+    "aws": SourceFamilyName("Amazon Web Services", "AWS"),
+    "azure": SourceFamilyName("Microsoft Azure", "Azure"),
+    "gcp": SourceFamilyName("Google Cloud", "Google Cloud"),
+    "openai": SourceFamilyName("OpenAI organisation", "OpenAI organisation"),
+    "anthropic": SourceFamilyName("Anthropic organisation", "Anthropic organisation"),
+    "cohere": SourceFamilyName("Cohere", "Cohere"),
+    "code": SourceFamilyName("Code repositories", "code"),
+    "expense": SourceFamilyName("Card and expense exports", "cards and expenses"),
+    UNRECORDED_SOURCE: SourceFamilyName("Source not recorded", "source not recorded"),
+}
+
+
+@dataclass(frozen=True)
+class SourceFamilyRow:
+    """One source family's spend, split into attributed and unattributed for display, with the
+    attributed share of its exact figures (None when no share is meaningful)."""
+
+    family: str
+    name: SourceFamilyName
+    split: DisplaySplit
+    share_text: str | None
+    line_count: int
+
+
+@dataclass(frozen=True)
 class SourceRow:
     """One of the largest unattributed sources, its amount rounded as displayed."""
 
@@ -82,6 +119,7 @@ class CurrencyFigures:
     period_text: str | None
     line_count: int
     providers: list[BreakdownRow]
+    source_families: list[SourceFamilyRow]
     reasons: list[ReasonRow]
     owners: list[AmountRow]
     largest_unattributed: list[SourceRow]
@@ -111,6 +149,8 @@ def _figures(block: dict[str, Any]) -> CurrencyFigures:
         period_text=billing_period_text(block["period"]),
         line_count=block["line_count"],
         providers=_provider_rows(block["by_provider"], split),
+        # Results written before the source breakdown existed have no by_source.
+        source_families=_source_family_rows(block.get("by_source", {}), split),
         reasons=reasons,
         owners=_allocated_rows(block["by_owner"], split.attributed, currency),
         largest_unattributed=_source_rows(block, {row.code: row.amount for row in reasons}),
@@ -185,15 +225,38 @@ def _short_date(day: date) -> str:
 
 
 def _provider_rows(by_provider: dict[str, Any], split: DisplaySplit) -> list[BreakdownRow]:
-    """Rank providers largest total first, by name on a tie, and allocate the displayed split
-    among them."""
-    ranked = sorted(by_provider.items(), key=lambda item: (-Decimal(item[1]["total"]), item[0]))
-    exact = [(Decimal(figures["attributed"]), Decimal(figures["unattributed"])) for _, figures in ranked]
-    splits = allocate_splits(exact, split) if ranked else []
     return [
         BreakdownRow(name=name, split=row_split, line_count=figures["line_count"])
-        for (name, figures), row_split in zip(ranked, splits)
+        for name, figures, row_split in _ranked_splits(by_provider, split)
     ]
+
+
+def _source_family_rows(by_source: dict[str, Any], split: DisplaySplit) -> list[SourceFamilyRow]:
+    return [
+        SourceFamilyRow(
+            family=family,
+            name=source_family_name(family),
+            split=row_split,
+            share_text=format_share(Decimal(figures["attributed"]), Decimal(figures["total"])),
+            line_count=figures["line_count"],
+        )
+        for family, figures, row_split in _ranked_splits(by_source, split)
+    ]
+
+
+def source_family_name(family: str) -> SourceFamilyName:
+    return SOURCE_FAMILY_NAMES.get(family, SourceFamilyName(family, family))
+
+
+def _ranked_splits(
+    breakdowns: dict[str, Any], split: DisplaySplit
+) -> list[tuple[str, dict[str, Any], DisplaySplit]]:
+    """Rank a breakdown's keys largest total first, by key on a tie, and allocate the displayed
+    split among them, so that each column adds up to the currency's figure."""
+    ranked = sorted(breakdowns.items(), key=lambda item: (-Decimal(item[1]["total"]), item[0]))
+    exact = [(Decimal(figures["attributed"]), Decimal(figures["unattributed"])) for _, figures in ranked]
+    splits = allocate_splits(exact, split) if ranked else []
+    return [(key, figures, row_split) for (key, figures), row_split in zip(ranked, splits)]
 
 
 def _reason_rows(block: dict[str, Any], unattributed: Decimal) -> list[ReasonRow]:

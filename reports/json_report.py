@@ -111,7 +111,7 @@ def _currency_block(figures: CurrencyCoverage) -> dict[str, Any]:
     }
     block["by_reason"] = {code: _plain(amount) for code, amount in block["by_reason"].items()}
     block["by_owner"] = {owner: _plain(amount) for owner, amount in block["by_owner"].items()}
-    for name in ("by_provider", "by_service", "by_model"):
+    for name in ("by_provider", "by_service", "by_model", "by_source"):
         block[name] = {key: _plain_breakdown(breakdown) for key, breakdown in block[name].items()}
     block["largest_unattributed"] = [
         {**source, "amount": _plain(source["amount"])} for source in block["largest_unattributed"]

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from reports.coverage_figures import (
     CurrencyFigures,
+    SourceFamilyRow,
     count_text,
     currency_figures,
     incomplete_collectors,
@@ -25,8 +26,8 @@ TOP_REASONS = 3
 
 
 def render_summary(result: dict[str, Any], console: Console) -> None:
-    """Print coverage and billing period per currency, the top reasons, findings by severity
-    and the collectors that did not see everything."""
+    """Print coverage, billing period and spend by source per currency, the top reasons,
+    findings by severity and the collectors that did not see everything."""
     for line in summary_lines(result):
         console.print(line, soft_wrap=True)
 
@@ -60,11 +61,22 @@ def currency_lines(figures: CurrencyFigures) -> list[Text]:
         )
     )
 
+    if figures.source_families:
+        sources = ", ".join(source_family_text(row) for row in figures.source_families)
+        lines.append(Text(f"  by source: {sources}"))
+
     top = figures.reasons[:TOP_REASONS]
     if top:
         reasons = ", ".join(f"{row.code} {row.text}" for row in top)
         lines.append(Text(f"  top reasons: {reasons}"))
     return lines
+
+
+def source_family_text(row: SourceFamilyRow) -> str:
+    """Write one source family's total and attributed share, such as
+    `cards and expenses USD 520.00 (48.1% attributed)`."""
+    share = f"{row.share_text} attributed" if row.share_text else "attributed share not meaningful"
+    return f"{row.name.brief} {row.split.total_text} ({share})"
 
 
 def findings_line(summary: dict[str, Any]) -> Text:

@@ -3,6 +3,10 @@
 Nodes are spend lines, assets, owners and reasons; an edge from a spend line to an owner says
 how the owner was found (a tag, an asset, a configured mapping). Coverage is attributed spend over
 all AI spend, per currency, never summed across currencies.
+
+Each currency's figures are broken down by provider, service, model, owner, reason and source
+family. A source family is the collector family that produced the spend line (`billing`, `aws`,
+`expense`...), so card spend on OpenAI stays apart from OpenAI's own API spend.
 """
 
 from __future__ import annotations
@@ -28,8 +32,18 @@ REASONS: dict[str, str] = {
 }
 
 
+# The source family of spend lines whose collector the caller did not record, such as lines put
+# into an inventory by hand.
+UNRECORDED_SOURCE = "(not recorded)"
+
+
 def register_reason(code: str, description: str) -> None:
     REASONS.setdefault(code, description)
+
+
+def source_family(collector_name: str) -> str:
+    """Return the family of a collector: its name before the first dot (`aws.cur` is `aws`)."""
+    return collector_name.partition(".")[0]
 
 
 @dataclass(frozen=True)
@@ -108,6 +122,8 @@ class CurrencyCoverage:
     by_provider: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
     by_service: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
     by_model: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
+    # Keyed by the source family of the collector that produced each line (see `source_family`).
+    by_source: dict[str, Breakdown] = field(default_factory=lambda: defaultdict(Breakdown))
     unattributed_sources: dict[tuple, UnattributedSource] = field(default_factory=dict)
     # The span the spend covers: the earliest period start and the latest period end of its lines.
     period_start: datetime | None = None
@@ -144,6 +160,7 @@ class CurrencyCoverage:
             "by_provider": {k: v.to_dict() for k, v in sorted(self.by_provider.items())},
             "by_service": {k: v.to_dict() for k, v in sorted(self.by_service.items())},
             "by_model": {k: v.to_dict() for k, v in sorted(self.by_model.items())},
+            "by_source": {k: v.to_dict() for k, v in sorted(self.by_source.items())},
             "largest_unattributed": [s.to_dict() for s in self.largest_unattributed()],
         }
 
@@ -176,14 +193,26 @@ def build_coverage(
     policy: Policy,
     owners: list[OwnerMapping],
     classifiers: Sequence[ReasonClassifier] | None = None,
+    source_families: Sequence[str] | None = None,
 ) -> Coverage:
     """Join every spend line to an owner or a reason and total the result per currency.
 
     `classifiers` defaults to every registered one; pass an empty sequence to get only the
-    generic reasons.
+    generic reasons. `source_families` gives the source family of each spend line, in inventory
+    order. Without it, every line counts under UNRECORDED_SOURCE.
+
+    Raise ValueError when `source_families` does not have one entry per spend line.
     """
     if classifiers is None:
         classifiers = registered_classifiers()
+    if source_families is None:
+        source_families = [UNRECORDED_SOURCE] * len(inventory.spend_lines)
+    if len(source_families) != len(inventory.spend_lines):
+        raise ValueError(
+            f"invalid source_families: {len(source_families)} given for {len(inventory.spend_lines)} "
+            "spend lines; give one family per spend line, in inventory order"
+        )
+
     graph = nx.DiGraph()
     assets_by_id = {asset.id.lower(): asset for asset in inventory.assets}
     assets_by_account = _index_billing_accounts(inventory.assets)
@@ -192,14 +221,14 @@ def build_coverage(
 
     attributions: list[tuple[SpendLine, Attribution]] = []
     currencies: dict[str, CurrencyCoverage] = {}
-    for line in inventory.spend_lines:
+    for line, family in zip(inventory.spend_lines, source_families):
         asset = _asset_of(line, assets_by_id, assets_by_account)
         attribution = attribute(line, asset, policy, owners, classifiers)
         attributions.append((line, attribution))
-        _add_to_graph(graph, line, asset, attribution)
+        _add_to_graph(graph, line, family, asset, attribution)
 
         coverage = currencies.setdefault(line.currency, CurrencyCoverage(line.currency))
-        _add_to_figures(coverage, line, attribution)
+        _add_to_figures(coverage, line, family, attribution)
 
     return Coverage(graph, attributions, currencies)
 
@@ -286,9 +315,13 @@ def _mapping_matches(mapping: OwnerMapping, line: SpendLine) -> bool:
     return True
 
 
-def _add_to_graph(graph: nx.DiGraph, line: SpendLine, asset: Asset | None, attribution: Attribution) -> None:
+def _add_to_graph(
+    graph: nx.DiGraph, line: SpendLine, family: str, asset: Asset | None, attribution: Attribution
+) -> None:
     spend_node = ("spend", line.key)
-    graph.add_node(spend_node, amount=line.amount, currency=line.currency, provider=line.provider)
+    graph.add_node(
+        spend_node, amount=line.amount, currency=line.currency, provider=line.provider, source_family=family
+    )
     if asset is not None:
         graph.add_edge(spend_node, ("asset", asset.id), relation="billed_to")
     if attribution.owner is not None:
@@ -297,7 +330,7 @@ def _add_to_graph(graph: nx.DiGraph, line: SpendLine, asset: Asset | None, attri
         graph.add_edge(spend_node, ("reason", attribution.reason), relation="unattributed")
 
 
-def _add_to_figures(coverage: CurrencyCoverage, line: SpendLine, attribution: Attribution) -> None:
+def _add_to_figures(coverage: CurrencyCoverage, line: SpendLine, family: str, attribution: Attribution) -> None:
     attributed = attribution.attributed
     if coverage.period_start is None or line.period_start < coverage.period_start:
         coverage.period_start = line.period_start
@@ -307,6 +340,7 @@ def _add_to_figures(coverage: CurrencyCoverage, line: SpendLine, attribution: At
     coverage.by_provider[line.provider].add(line.amount, attributed)
     coverage.by_service[line.service].add(line.amount, attributed)
     coverage.by_model[line.model or "(not stated)"].add(line.amount, attributed)
+    coverage.by_source[family].add(line.amount, attributed)
 
     if attributed:
         coverage.by_owner[attribution.owner] += line.amount

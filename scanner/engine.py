@@ -18,7 +18,7 @@ from rules import all_rules
 from rules.contract import Rule, RuleContext, RuleResult
 from scanner import __version__
 from scanner.config import AuditConfig
-from scanner.coverage import Coverage, ReasonClassifier, build_coverage
+from scanner.coverage import Coverage, ReasonClassifier, build_coverage, source_family
 from scanner.errors import InputError
 from scanner.model import (
     CollectorOutcome,
@@ -79,11 +79,13 @@ def run_audit(
     progress = progress or CollectorProgress()
     started_at = datetime.now(timezone.utc)
     inventory = Inventory()
+    source_families: list[str] = []
 
-    for result in _collect_all(collectors, progress):
+    for collector, result in zip(collectors, _collect_all(collectors, progress), strict=True):
         inventory.add(result)
+        source_families.extend([source_family(collector.name)] * len(result.spend_lines))
 
-    coverage = build_coverage(inventory, config.policy, config.owners, classifiers)
+    coverage = build_coverage(inventory, config.policy, config.owners, classifiers, source_families)
     context = RuleContext(inventory=inventory, policy=config.policy, coverage=coverage)
     rule_results = [rule.run(context) for rule in (rules if rules is not None else all_rules())]
     _apply_suppressions(rule_results, config, today or started_at.date())
@@ -101,6 +103,7 @@ def run_audit(
 
 
 def _collect_all(collectors: list[Collector], progress: CollectorProgress) -> list[CollectorResult]:
+    """Run the collectors in parallel and return their results in the order of `collectors`."""
     if not collectors:
         return []
     workers = min(MAX_PARALLEL_COLLECTORS, len(collectors))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
+import pytest
+
 from scanner.config import OwnerMapping, Policy
-from scanner.coverage import attribute, build_coverage
+from scanner.coverage import UNRECORDED_SOURCE, attribute, build_coverage, source_family
 from scanner.model import Asset, Inventory, SpendLine, Tags
 
 DAY = datetime(2026, 11, 3, tzinfo=timezone.utc)
@@ -186,3 +188,72 @@ def test_period_spans_all_lines_of_currency():
     assert usd.period_start == DAY
     assert usd.period_end == datetime(2026, 12, 1, tzinfo=timezone.utc)
     assert usd.to_dict()["period"] == {"start": "2026-11-03T00:00:00+00:00", "end": "2026-12-01T00:00:00+00:00"}
+
+
+# Spend by source family
+
+
+@pytest.mark.parametrize(
+    ("collector_name", "family"),
+    [
+        ("aws.invocation_logs", "aws"),
+        ("billing.focus", "billing"),
+        ("azure.costs", "azure"),
+        ("expense", "expense"),
+    ],
+)
+def test_source_family_is_name_before_first_dot(collector_name, family):
+    assert source_family(collector_name) == family
+
+
+def test_breakdown_by_source_family():
+    # The same OpenAI model bought through the API and on a card stays under two families.
+    lines = [
+        line("40.00", provider="openai", tags={"team": "search"}, model="gpt-4o"),
+        line("10.00", provider="openai", model="gpt-4o"),
+        line("12.50", provider="openai", tags={"team": "support"}),
+        line("7.50", provider="openai"),
+        line("30.00", tags={"team": "claims"}),
+        line("20.00", currency="EUR"),
+    ]
+    families = ["openai", "openai", "expense", "expense", "billing", "billing"]
+
+    coverage = build_coverage(Inventory(spend_lines=lines), POLICY, [], classifiers=(), source_families=families)
+
+    usd = coverage.currencies["USD"]
+    assert sorted(usd.by_source) == ["billing", "expense", "openai"]
+    assert usd.by_source["openai"].to_dict() == {"total": "50.00", "attributed": "40.00", "unattributed": "10.00", "line_count": 2}
+    assert usd.by_source["expense"].to_dict() == {"total": "20.00", "attributed": "12.50", "unattributed": "7.50", "line_count": 2}
+    assert usd.by_source["billing"].to_dict() == {"total": "30.00", "attributed": "30.00", "unattributed": "0", "line_count": 1}
+    assert usd.by_provider["openai"].total == Decimal("70.00")
+    assert sum(breakdown.total for breakdown in usd.by_source.values()) == usd.overall.total
+    assert sum(breakdown.attributed for breakdown in usd.by_source.values()) == usd.overall.attributed
+    assert coverage.currencies["EUR"].by_source["billing"].total == Decimal("20.00")
+    assert list(usd.to_dict()["by_source"]) == ["billing", "expense", "openai"]
+
+
+def test_lines_without_family_are_not_recorded():
+    usd = build_coverage(Inventory(spend_lines=[line("3.00"), line("1.00")]), POLICY, [], classifiers=()).currencies["USD"]
+
+    assert list(usd.by_source) == [UNRECORDED_SOURCE]
+    assert usd.by_source[UNRECORDED_SOURCE].total == Decimal("4.00")
+    assert usd.by_source[UNRECORDED_SOURCE].line_count == 2
+
+
+def test_source_families_must_match_spend_lines():
+    inventory = Inventory(spend_lines=[line("3.00"), line("1.00")])
+
+    with pytest.raises(ValueError) as raised:
+        build_coverage(inventory, POLICY, [], classifiers=(), source_families=["billing"])
+
+    assert str(raised.value) == (
+        "invalid source_families: 1 given for 2 spend lines; give one family per spend line, in inventory order"
+    )
+
+
+def test_graph_spend_node_names_its_source_family():
+    card = line("5.00", provider="openai")
+
+    graph = build_coverage(Inventory(spend_lines=[card]), POLICY, [], classifiers=(), source_families=["expense"]).graph
+
+    assert graph.nodes[("spend", card.key)]["source_family"] == "expense"

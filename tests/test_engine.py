@@ -122,3 +122,21 @@ def test_progress_callbacks_are_called():
     )
     run_audit(config(), [StaticCollector("a", "1")], progress=progress, rules=[])
     assert seen == [("a", "a", 1, 1), ("a", "ok")]
+
+
+def test_spend_counts_under_its_collector_family():
+    collectors = [
+        StaticCollector("billing.focus", "7.25"),
+        BrokenCollector("aws.cur", RuntimeError("connection reset")),
+        StaticCollector("expense", "2.50"),
+        StaticCollector("aws.invocation_logs", "0.75"),
+    ]
+
+    run = run_audit(config(), collectors, rules=[])
+
+    by_source = run.coverage.currencies["USD"].by_source
+    assert sorted(by_source) == ["aws", "billing", "expense"]
+    assert by_source["billing"].total == Decimal("7.25")
+    assert by_source["expense"].total == Decimal("2.50")
+    assert by_source["aws"].total == Decimal("0.75")
+    assert by_source["aws"].line_count == 1

@@ -109,8 +109,23 @@ def audit(
         suppressions=suppressions or [],
     )
     run = run_audit(
-        config, collectors=[FixedCollector("focus", result)], rules=rules or [], today=date(2025, 3, 1), classifiers=()
+        config, collectors=[FixedCollector("billing.focus", result)], rules=rules or [], today=date(2025, 3, 1), classifiers=()
     )
+    return dataclasses.replace(run, run_id=RUN_ID, started_at=STARTED_AT, finished_at=FINISHED_AT)
+
+
+def audit_by_collector(lines_by_collector: dict[str, list[SpendLine]]) -> AuditRun:
+    """Run the real engine over one prepared collector per name, in the order given."""
+    collectors = [
+        FixedCollector(name, CollectorResult(outcome(name), [], lines)) for name, lines in lines_by_collector.items()
+    ]
+    config = AuditConfig(
+        path=Path("/audits/audit.yaml"),
+        base_dir=Path("/audits"),
+        organisation="Example Org",
+        policy=Policy(owner_tags=("team",)),
+    )
+    run = run_audit(config, collectors=collectors, rules=[], today=date(2025, 3, 1), classifiers=())
     return dataclasses.replace(run, run_id=RUN_ID, started_at=STARTED_AT, finished_at=FINISHED_AT)
 
 
@@ -619,6 +634,7 @@ def test_summary_lines_for_small_run():
         "59.9% of USD 200.50 AI spend is attributed.",
         "  billing period: 1 Feb 2025",
         "  attributed USD 120.00, unattributed USD 80.50, total USD 200.50",
+        "  by source: cloud bills USD 200.50 (59.9% attributed)",
         "  top reasons: untagged USD 60.00, no_owner_tag USD 20.00, owner_tag_empty USD 0.50",
         "Findings: 1 high, 1 medium",
         "Collector focus partial; 1 scope not seen, first exports/focus-2025-03.csv (file not found); "
@@ -922,3 +938,135 @@ def test_html_counts_unlisted_findings(count, sentence):
     html = render_html(build_result(audit(estate_lines(), rules=[rule])))
 
     assert f'<p class="muted">{sentence}</p>' in html
+
+
+# Spend by source family
+
+
+def family_lines() -> dict[str, list[SpendLine]]:
+    """Spend from four collector families, the card spend on OpenAI among them, where each cell
+    rounded on its own would break the column sums."""
+    split = [
+        ("billing.focus", "aws", "claims", "1904.6965", "2977.6390"),
+        ("openai", "openai", "support", "1067.6540", "679.4850"),
+        ("anthropic", "anthropic", "research", "920.91700", "471.09980"),
+        ("expense", "openai", "search", "250.00", "270.00"),
+    ]
+    return {
+        collector: [
+            spend(attributed, {"team": team}, provider=provider),
+            spend(unattributed, None, provider=provider, resource_id=f"{collector}-shared"),
+        ]
+        for collector, provider, team, attributed, unattributed in split
+    }
+
+
+def source_rows(html: str) -> list[tuple[str, ...]]:
+    """Return (name, family, attributed, unattributed, total, share) of each row of the source table."""
+    row = (
+        r'<td>([^<]*) <code>([^<]*)</code></td>\s*<td class="amount">([^<]*)</td>\s*<td class="amount">([^<]*)</td>'
+        r'\s*<td class="amount">([^<]*)</td>\s*<td class="share">([^<]*)</td>'
+    )
+    return re.findall(row, section(html, "Spend by source"))
+
+
+def test_result_coverage_by_source_exact_figures():
+    usd = build_result(audit_by_collector(family_lines()))["coverage"]["USD"]
+
+    assert usd["by_source"] == {
+        "anthropic": {"total": "1392.01680", "attributed": "920.91700", "unattributed": "471.09980", "line_count": 2},
+        "billing": {"total": "4882.3355", "attributed": "1904.6965", "unattributed": "2977.6390", "line_count": 2},
+        "expense": {"total": "520.00", "attributed": "250.00", "unattributed": "270.00", "line_count": 2},
+        "openai": {"total": "1747.1390", "attributed": "1067.6540", "unattributed": "679.4850", "line_count": 2},
+    }
+    assert sum(Decimal(figures["total"]) for figures in usd["by_source"].values()) == Decimal(usd["total"])
+    assert usd["by_provider"]["openai"]["total"] == "2267.1390"
+
+
+def test_result_with_by_source_validates_against_schema():
+    result = round_trip(build_result(audit_by_collector(family_lines())))
+
+    jsonschema.Draft202012Validator(load_schema()).validate(result)
+
+
+def test_html_source_columns_add_up_to_headline():
+    html = render_html(build_result(audit_by_collector(family_lines())))
+
+    rows = source_rows(html)
+    assert split_shown(html) == ("USD 4,143.27", "USD 4,398.22", "USD 8,541.49")
+    assert rows == [
+        ("Cloud billing exports", "billing", "USD 1,904.70", "USD 2,977.64", "USD 4,882.34", "39.0%"),
+        ("OpenAI organisation", "openai", "USD 1,067.65", "USD 679.48", "USD 1,747.13", "61.1%"),
+        ("Anthropic organisation", "anthropic", "USD 920.92", "USD 471.10", "USD 1,392.02", "66.2%"),
+        ("Card and expense exports", "expense", "USD 250.00", "USD 270.00", "USD 520.00", "48.1%"),
+    ]
+    assert shown_sum([row[2] for row in rows]) == Decimal("4143.27")
+    assert shown_sum([row[3] for row in rows]) == Decimal("4398.22")
+    assert shown_sum([row[4] for row in rows]) == Decimal("8541.49")
+
+
+def test_html_source_table_comes_before_providers():
+    html = render_html(build_result(audit_by_collector(family_lines())))
+
+    assert html.index("<h3>Spend by source</h3>") < html.index("<h3>Spend by provider</h3>")
+
+
+def test_html_source_without_meaningful_share():
+    lines = {"billing.focus": [spend("10.00", {"team": "search"})], "expense": [spend("-4.00")]}
+
+    html = render_html(build_result(audit_by_collector(lines)))
+
+    assert source_rows(html) == [
+        ("Cloud billing exports", "billing", "USD 10.00", "USD 0.00", "USD 10.00", "100.0%"),
+    ]
+    assert (
+        '<td>Card and expense exports <code>expense</code></td>\n'
+        '        <td class="amount">USD 0.00</td>\n'
+        '        <td class="amount">USD -4.00</td>\n'
+        '        <td class="amount">USD -4.00</td>\n'
+        '        <td class="share"><span class="muted">not meaningful</span></td>'
+    ) in html
+
+
+def test_html_unknown_family_shown_by_its_id():
+    html = render_html(build_result(audit_by_collector({"mlflow.runs": [spend("3.00")]})))
+
+    assert '<td><code>mlflow</code></td>' in section(html, "Spend by source")
+
+
+def test_summary_lists_sources_largest_first():
+    text = summary_text(build_result(audit_by_collector(family_lines())))
+
+    assert (
+        "  by source: cloud bills USD 4,882.34 (39.0% attributed), OpenAI organisation USD 1,747.13 "
+        "(61.1% attributed), Anthropic organisation USD 1,392.02 (66.2% attributed), cards and expenses "
+        "USD 520.00 (48.1% attributed)\n"
+    ) in text
+
+
+def test_summary_source_without_meaningful_share():
+    lines = {"billing.focus": [spend("10.00", {"team": "search"})], "expense": [spend("-4.00")]}
+
+    text = summary_text(build_result(audit_by_collector(lines)))
+
+    assert (
+        "  by source: cloud bills USD 10.00 (100.0% attributed), "
+        "cards and expenses USD -4.00 (attributed share not meaningful)\n"
+    ) in text
+
+
+def test_result_written_before_by_source_still_renders(tmp_path):
+    result = round_trip(build_result(audit_by_collector(family_lines())))
+    del result["coverage"]["USD"]["by_source"]
+    path = tmp_path / "report.json"
+    path.write_text(dumps_result(result), encoding="utf-8")
+
+    loaded = load_result(path)
+    html = render_html(loaded)
+    text = summary_text(loaded)
+
+    assert currency_figures(loaded)[0].source_families == []
+    assert "Spend by source" not in html
+    assert "<h3>Spend by provider</h3>" in html
+    assert "by source" not in text
+    assert "  attributed USD 4,143.27, unattributed USD 4,398.22, total USD 8,541.49\n" in text
