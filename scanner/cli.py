@@ -137,8 +137,11 @@ def _run_and_report(
     with held_warnings() as held, terminal_progress(enabled=not settings.quiet) as progress:
         run = run_audit(config, collectors, progress=progress, label=label)
 
-    if all(outcome.status is OutcomeStatus.FAILED for outcome in run.inventory.outcomes):
-        raise InputError(first_problem(run.inventory.outcomes))
+    outcomes = run.inventory.outcomes
+    if all(outcome.status is OutcomeStatus.FAILED for outcome in outcomes):
+        problem = first_problem(outcomes)
+        held.emit_held(skip=problem)
+        raise InputError(problem)
     held.emit_held()
 
     try:

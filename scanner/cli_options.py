@@ -86,8 +86,9 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
 class HeldWarnings(logging.Handler):
     """Holds warnings and errors during a run and passes lower levels straight through.
 
-    When no source at all was usable the CLI prints one error line instead of the warnings that
-    led to it; otherwise `emit_held` prints the held records after the progress bars are gone.
+    `emit_held` prints the held records after the progress bars are gone. When no source at all
+    was usable, the CLI prints the first problem as the error line and the other warnings
+    before it, each once.
     """
 
     def __init__(self, target: logging.Handler):
@@ -103,9 +104,11 @@ class HeldWarnings(logging.Handler):
         else:
             self.target.handle(record)
 
-    def emit_held(self) -> None:
+    def emit_held(self, skip: str | None = None) -> None:
+        """Print the held records, except those whose message contains `skip`."""
         for record in self.records:
-            self.target.handle(record)
+            if skip is None or skip not in record.getMessage():
+                self.target.handle(record)
         self.records.clear()
 
 

@@ -210,7 +210,12 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "pattern":
         description = error.schema.get("description")
         rule = description.rstrip(".") if description else f"the form {error.validator_value}"
-        return f"{_shown(error.instance)} is not valid here: expected {rule[0].lower()}{rule[1:]}"
+        # A family's defaults say so in their descriptions; the rule is what follows.
+        rule = rule.removeprefix("Default for every file: ")
+        # Lower the first letter of a sentence, but not of an acronym such as ISO.
+        if rule[1:2].islower():
+            rule = rule[0].lower() + rule[1:]
+        return f"{_shown(error.instance)} is not valid here: expected {rule}"
     if error.validator in ("minLength", "minItems", "minProperties"):
         return "must not be empty"
     if error.validator == "uniqueItems":

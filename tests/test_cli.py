@@ -89,6 +89,37 @@ def test_demo_attribution_matches_its_tags(runner, tmp_path):
     assert sorted(coverage["EUR"]["by_provider"]) == ["azure"]
 
 
+def test_demo_coverage_by_source_family(runner, tmp_path):
+    out = tmp_path / "demo"
+    result = invoke(runner, "demo", "--out", str(out))
+    coverage = json.loads((out / "report.json").read_text(encoding="utf-8"))["coverage"]
+    usd = coverage["USD"]
+    eur = coverage["EUR"]
+
+    assert usd["by_source"] == {
+        "anthropic": {"total": "1392.01680", "attributed": "920.91700", "unattributed": "471.09980", "line_count": 150},
+        "billing": {"total": "4882.3355", "attributed": "1904.6965", "unattributed": "2977.6390", "line_count": 150},
+        "expense": {"total": "520.00", "attributed": "250.00", "unattributed": "270.00", "line_count": 9},
+        "openai": {"total": "1747.1390", "attributed": "1067.6540", "unattributed": "679.4850", "line_count": 120},
+    }
+    assert eur["by_source"] == {
+        "azure": {"total": "3600.0000000000", "attributed": "2943.8001419411", "unattributed": "656.1998580589", "line_count": 84},
+        "billing": {"total": "2405.3165", "attributed": "1406.0525", "unattributed": "999.264", "line_count": 90},
+    }
+    for currency, figures in coverage.items():
+        sources = figures["by_source"].values()
+        assert sum(Decimal(source["total"]) for source in sources) == Decimal(figures["total"]), currency
+        assert sum(Decimal(source["attributed"]) for source in sources) == Decimal(figures["attributed"]), currency
+        assert sum(source["line_count"] for source in sources) == figures["line_count"], currency
+    assert (
+        "  by source: cloud bills USD 4,882.34 (39.0% attributed), OpenAI organisation USD 1,747.13 "
+        "(61.1% attributed), Anthropic organisation USD 1,392.02 (66.2% attributed), cards and expenses "
+        "USD 520.00 (48.1% attributed)\n"
+    ) in result.output
+    assert "  by source: Azure EUR 3,600.00 (81.8% attributed), cloud bills EUR 2,405.32 (58.5% attributed)\n" in result.output
+    assert "<td>Card and expense exports <code>expense</code></td>" in (out / "report.html").read_text(encoding="utf-8")
+
+
 def test_two_demo_runs_diff_without_change(runner, tmp_path):
     invoke(runner, "demo", "--out", str(tmp_path / "one"))
     invoke(runner, "demo", "--out", str(tmp_path / "two"))
@@ -120,6 +151,26 @@ def test_report_renders_stored_run_and_file(runner, tmp_path):
     as_html = invoke(runner, "report", str(out / "report.json"), "--format", "html", "--output", str(html_path))
     assert as_html.exit_code == 0
     assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_result_without_by_source_renders_and_diffs(runner, tmp_path):
+    invoke(runner, "demo", "--out", str(tmp_path / "one"))
+    old = json.loads((tmp_path / "one" / "report.json").read_text(encoding="utf-8"))
+    for figures in old["coverage"].values():
+        del figures["by_source"]
+    old["run"]["id"] = "20261201T080000Z-0ld0ld00"
+    old_path = tmp_path / "old.json"
+    old_path.write_text(json.dumps(old), encoding="utf-8")
+    invoke(runner, "demo", "--out", str(tmp_path / "two"))
+
+    text = invoke(runner, "report", str(old_path), "--format", "text")
+    diff = invoke(runner, "diff", str(old_path), "latest")
+
+    assert text.exit_code == 0, text.output
+    assert "48.5% of USD 8,541.49 AI spend is attributed.\n" in text.output
+    assert "by source" not in text.output
+    assert diff.exit_code == 0, diff.output
+    assert "No change" in diff.output
 
 
 def test_rules_list(runner):
@@ -177,6 +228,31 @@ def test_missing_export_is_one_line_exit_2(runner, tmp_path):
     assert str(tmp_path / "nov.csv") in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_every_unusable_export_is_named(runner, tmp_path):
+    config = tmp_path / "audit.yaml"
+    config.write_text("version: 1\nsources:\n  billing:\n    focus:\n      - path: nov.csv\n      - path: dec.csv\n", encoding="utf-8")
+    result = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "out"), "--no-history")
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines == [
+        f"shadowmap: warning: billing.focus: {tmp_path / 'dec.csv'}: skipped: file not found; check the path in sources.billing.focus",
+        f"shadowmap: error: {tmp_path / 'nov.csv'}: file not found; check the path in sources.billing.focus",
+    ]
+
+
+def test_every_unreadable_expense_export_is_named(runner, tmp_path):
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0 workbook")
+    (tmp_path / "card.pdf").write_bytes(b"%PDF-1.4")
+    config = tmp_path / "audit.yaml"
+    config.write_text("version: 1\nsources:\n  expense:\n    files:\n      - path: old.xls\n      - path: card.pdf\n", encoding="utf-8")
+    result = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "out"), "--no-history")
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "shadowmap: warning: expense: card.pdf: is a PDF statement, which is not read; download the statement as CSV or XLSX",
+        "shadowmap: error: old.xls: is an Excel 97-2003 workbook, which is not read; save it as .xlsx or CSV",
+    ]
 
 
 def test_one_missing_export_among_good_ones_is_partial(runner, tmp_path):

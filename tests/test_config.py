@@ -144,6 +144,16 @@ def test_bad_fingerprint_names_expected_form(tmp_path):
     )
 
 
+def test_pattern_error_keeps_acronym_and_drops_default_prefix(tmp_path):
+    path = write(tmp_path, "version: 1\nsources:\n  expense:\n    currency: euro\n    files:\n      - path: x.csv\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (
+        f"{path}: line 4: invalid value at 'sources.expense.currency': euro is not valid here: expected "
+        "ISO 4217 code of amounts that name no currency, for files with no currency column"
+    )
+
+
 def test_top_level_not_a_mapping(tmp_path):
     path = write(tmp_path, "- version: 1\n")
     with pytest.raises(ConfigError) as caught:

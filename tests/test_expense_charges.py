@@ -103,7 +103,7 @@ def test_ambiguous_dates_say_which_order_was_used():
     reading = read(DATA / "generic_ambiguous_dates.csv")
     assert reading.charges[0].date == date(2026, 3, 4)
     assert (
-        "generic_ambiguous_dates.csv: every date reads either way (such as 03/04/2026); they were read as month/day/year. "
+        "generic_ambiguous_dates.csv: every date reads either way, its day and month both 12 or less; they were read as month/day/year. "
         "Set date_order: day_first for this file if that is wrong."
     ) in reading.notes
 
@@ -179,7 +179,7 @@ def test_european_amounts_decided_by_rows(tmp_path):
 def test_ambiguous_amounts_say_the_default(tmp_path):
     reading = read(write(tmp_path, ["Date,Description,Amount,Currency", '2026-11-03,ANTHROPIC,"1,234",USD']))
     assert reading.charges[0].amount == Decimal("1234")
-    assert any("amounts such as 1,234 read either way" in note for note in reading.notes)
+    assert any("every amount with a separator reads either way, as 1,234 does" in note for note in reading.notes)
 
 
 def test_currency_symbol_names_currency(tmp_path):
@@ -190,7 +190,7 @@ def test_currency_symbol_names_currency(tmp_path):
 def test_bare_dollar_is_usd_and_said(tmp_path):
     reading = read(write(tmp_path, ["Date,Description,Amount", "2026-11-03,ANTHROPIC,$20.00"]))
     assert reading.charges[0].currency == "USD"
-    assert any("carry only a $ sign" in note for note in reading.notes)
+    assert f"{reading.location}: 1 AI charge carries only a $ sign and no currency, read as USD. Set currency for this file if it is another dollar." in reading.notes
 
 
 def test_file_currency_setting_names_a_dollar(tmp_path):

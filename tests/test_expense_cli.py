@@ -109,7 +109,7 @@ def test_text_summarises(runner):
     result = invoke(runner, DATA / "brex_card_transactions.csv")
     assert result.exit_code == 0
     assert result.stdout.startswith("AI charges: 7 in 1 of 1 file, 1 auto-recharge, 0 bad rows.\n")
-    assert "  auto-recharge-1: 4 OpenAI top-ups, 80.00 USD, Marco Ruiz, 2026-11-12 to 2026-11-14" in result.stdout
+    assert "  auto-recharge-1: 4 OpenAI top-ups, 80.00 USD, the card of Marco Ruiz (card 3317), 2026-11-12 to 2026-11-14" in result.stdout
 
 
 def test_text_counts_plural_forms(runner, tmp_path):
@@ -138,6 +138,17 @@ def test_config_marks_unsanctioned_vendors(runner, tmp_path):
     ]
     text = invoke(runner, DATA / "amex_us_activity.csv", "--config", config).stdout
     assert "Midjourney (not sanctioned)" in text
+
+
+def test_misspelt_sanctioned_vendor_is_warned(runner, tmp_path):
+    config = tmp_path / "audit.yaml"
+    config.write_text("version: 1\npolicy:\n  sanctioned_vendors: [OpenAI, Antrhopic]\n", encoding="utf-8")
+    result = invoke(runner, DATA / "ramp_transactions.csv", "--config", config, "--format", "json")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "shadowmap: warning: expense: policy.sanctioned_vendors: 'Antrhopic' names no vendor of the AI vendor catalogue; "
+        "check its spelling against the vendor ids, names and aliases in rules/catalogues/ai_vendors.yaml\n"
+    )
 
 
 def test_config_file_settings_apply(runner, tmp_path):
@@ -173,6 +184,33 @@ def test_one_unreadable_file_still_prints_the_others(runner, tmp_path):
     assert result.exit_code == 2
     assert len(json.loads(result.stdout)["charges"]) == 3
     assert result.stderr == f"shadowmap: error: {pdf}: is a PDF statement, which is not read; download the statement as CSV or XLSX\n"
+
+
+def test_every_unreadable_file_gets_a_line(runner, tmp_path):
+    pdf = tmp_path / "statement.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n")
+    result = invoke(runner, tmp_path / "missing.csv", pdf, "--format", "json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"shadowmap: error: {tmp_path / 'missing.csv'}: file not found; check the path\n"
+        f"shadowmap: error: {pdf}: is a PDF statement, which is not read; download the statement as CSV or XLSX\n"
+    )
+
+
+def test_quoted_glob_is_expanded(runner, tmp_path):
+    for name in ("ramp_transactions.csv", "brex_card_transactions.csv"):
+        shutil.copy(DATA / name, tmp_path / name)
+    result = invoke(runner, tmp_path / "*_transactions.csv", "--format", "json")
+    assert result.exit_code == 0
+    files = [entry["file"] for entry in json.loads(result.stdout)["files"]]
+    assert files == [str(tmp_path / "brex_card_transactions.csv"), str(tmp_path / "ramp_transactions.csv")]
+
+
+def test_verbose_logs_each_file(runner):
+    result = invoke(runner, DATA / "ramp_transactions.csv", "--verbose")
+    assert result.exit_code == 0
+    assert f"expense: {DATA / 'ramp_transactions.csv'}: Ramp layout, 5 rows, 3 AI charges, 0 bad rows" in result.stderr
 
 
 def test_invalid_config_exits_2(runner, tmp_path):

@@ -166,7 +166,7 @@ def test_outcome_notes_name_layout_and_auto_recharge(audit_dir):
     notes = collect(audit_dir).outcome.notes
     assert "exports/brex_card_transactions.csv: Brex layout, UTF-8, comma-separated, header on line 1." in notes
     assert (
-        "auto-recharge-1: 4 OpenAI top-ups of 80.00 USD in total on Marco Ruiz from 2026-11-12 to 2026-11-14 are one auto-recharge."
+        "auto-recharge-1: 4 OpenAI top-ups of 80.00 USD in total on the card of Marco Ruiz (card 3317) from 2026-11-12 to 2026-11-14 are one auto-recharge."
     ) in notes
 
 

@@ -309,7 +309,10 @@ def test_generic_bank_export_with_negative_purchases():
 def test_generic_without_currency_lists_xxx():
     reading = read("generic_bank_card.csv")
     assert [charge.currency for charge in reading.charges] == ["XXX", "XXX", "XXX"]
-    assert any("they are listed under XXX" in note for note in reading.notes)
+    assert (
+        "generic_bank_card.csv: 3 AI charges name no currency (the file has no currency column and the amounts name none), "
+        "listed under XXX, the ISO 4217 code for no currency. Set currency for this file in the config."
+    ) in reading.notes
 
 
 def test_generic_debit_and_credit_columns():
@@ -344,7 +347,36 @@ def test_mapped_columns_windows_1252():
 def test_mapped_column_missing_is_named():
     settings = FileSettings(columns={"date": ("Valuta",), "descriptor": ("Händler",), "amount": ("Betrag (EUR)",)})
     reading = read("mapped_windows1252.csv", settings)
-    assert reading.error == "no header row in the first 30 lines has the columns for date (Valuta); check the column names in the config"
+    assert reading.error == "no header row in the first 30 lines has the columns for date (Valuta); check the column names under columns in the config"
+
+
+def test_mapped_column_number_beyond_header_is_named():
+    settings = FileSettings(columns={"date": ("Buchungsdatum",), "descriptor": ("Händler",), "amount": (99,)})
+    reading = read("mapped_windows1252.csv", settings)
+    assert reading.error == (
+        "no header row in the first 30 lines has the columns for amount (column 99); check the column names under columns in the config"
+    )
+
+
+def test_forced_format_on_other_layout_names_the_setting():
+    reading = read("ramp_transactions.csv", FileSettings(format="amex"))
+    assert reading.error == (
+        "no header row in the first 30 lines has the columns for date (date), descriptor (description or appears on your "
+        "statement as); check format: amex in the config, which names the American Express (US) layout; this file may have another"
+    )
+
+
+def test_workbook_mapping_missing_column_is_named(tmp_path):
+    path = tmp_path / "bank.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Buchungsdatum", "Händler", "Betrag"])
+    workbook.active.append([datetime(2026, 11, 3), "OPENAI", 20])
+    workbook.save(path)
+    settings = FileSettings(columns={"date": ("Buchungsdatum",), "descriptor": ("NoSuchColumn",), "amount": ("Betrag",)})
+    assert read(path, settings).error == (
+        "no header row in the first 30 rows of any sheet has the columns for descriptor (NoSuchColumn); "
+        "check the column names under columns in the config"
+    )
 
 
 def test_utf16_le_tab_separated_with_mark(tmp_path):
@@ -452,7 +484,7 @@ def test_xlsx_missing_sheet_is_an_error(tmp_path):
     [
         (b"%PDF-1.7\n", "is a PDF statement, which is not read; download the statement as CSV or XLSX"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "is an Excel 97-2003 workbook, which is not read; save it as .xlsx or CSV"),
-        (b"", "is empty"),
+        (b"", "is empty; export it again from the card or expense tool"),
         (b"PK\x03\x04broken", "is not a readable XLSX workbook (BadZipFile); open and save it again in a spreadsheet program"),
     ],
 )

@@ -170,7 +170,9 @@ def test_mostly_negative_amounts_make_purchases_negative():
 
 def test_fixed_decimal_mark_rejects_other_mark():
     tracker = ConventionTracker(decimal_mark=".")
-    assert tracker.observe_amount(1, "20,00", read_amount("20,00")) == "amount '20,00' cannot be read with '.' as the decimal mark"
+    assert tracker.observe_amount(1, "20,00", read_amount("20,00")) == (
+        "amount '20,00' cannot be read with '.' as the decimal mark; set decimal_mark for this file if the file uses the other"
+    )
 
 
 def test_amount_text_value_by_mark():

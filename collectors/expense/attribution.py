@@ -34,6 +34,23 @@ def is_sanctioned(vendor_names: Iterable[str], sanctioned: Iterable[str]) -> boo
     return any(name.casefold() in allowed for name in vendor_names)
 
 
+def unknown_sanctioned_names(sanctioned: Iterable[str]) -> list[str]:
+    """Return the names in policy.sanctioned_vendors that name no vendor of the catalogue, such as
+    a misspelt `Antrhopic`, which would otherwise leave that vendor unsanctioned in silence."""
+    from collectors.expense.catalogue import load_catalogue  # noqa: PLC0415 - loaded on first use
+
+    catalogue = load_catalogue()
+    return [name for name in sanctioned if catalogue.vendor_for_name(name) is None]
+
+
+def unknown_sanctioned_warning(name: str) -> str:
+    """Return the warning for a sanctioned name that names no catalogued vendor."""
+    return (
+        f"policy.sanctioned_vendors: {name!r} names no vendor of the AI vendor catalogue; check its spelling "
+        "against the vendor ids, names and aliases in rules/catalogues/ai_vendors.yaml"
+    )
+
+
 def vendor_names(vendor_id: str, service: str) -> tuple[str, ...]:
     """Return every name of a spend line's vendor: its catalogue names, else its id and service."""
     from collectors.expense.catalogue import load_catalogue  # noqa: PLC0415 - loaded on first use

@@ -427,16 +427,18 @@ def _settle(
             )
         )
 
-    if assumed_currency["USD"]:
+    dollars = assumed_currency["USD"]
+    if dollars:
+        charges = "1 AI charge carries" if dollars == 1 else f"{dollars} AI charges carry"
         reading.notes.append(
-            f"{location}: {assumed_currency['USD']} AI charges carry only a $ sign and no currency; they were read as USD. "
-            "Set currency for this file if they are another dollar."
+            f"{location}: {charges} only a $ sign and no currency, read as USD. Set currency for this file if it is another dollar."
         )
-    if assumed_currency[NO_CURRENCY]:
+    unnamed = assumed_currency[NO_CURRENCY]
+    if unnamed:
+        charges = "1 AI charge names" if unnamed == 1 else f"{unnamed} AI charges name"
         reading.notes.append(
-            f"{location}: {assumed_currency[NO_CURRENCY]} AI charges name no currency (the file has no currency column and "
-            f"the amounts name none); they are listed under {NO_CURRENCY}, the ISO 4217 code for no currency. "
-            "Set currency for this file in the config."
+            f"{location}: {charges} no currency (the file has no currency column and the amounts name none), listed under "
+            f"{NO_CURRENCY}, the ISO 4217 code for no currency. Set currency for this file in the config."
         )
     if reading.unnamed_app_store_rows:
         count = reading.unnamed_app_store_rows

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from collectors.contract import CollectContext, SourceKind
-from collectors.expense.attribution import EXPENSE_CATEGORY
+from collectors.expense.attribution import EXPENSE_CATEGORY, unknown_sanctioned_names, unknown_sanctioned_warning
 from collectors.expense.catalogue import load_catalogue
 from collectors.expense.charges import Charge
 from collectors.expense.output import counted
@@ -70,6 +70,11 @@ class ExpenseCollector:
             for path in paths:
                 exports.append((path, replace(entry, path=str(path)), self._location(path)))
 
+        for name in unknown_sanctioned_names(self.config.policy.sanctioned_vendors):
+            warning = unknown_sanctioned_warning(name)
+            outcome.notes.append(warning)
+            context.logger.warning("%s: %s", self.name, warning)
+
         review = review_exports(exports, load_catalogue(), self.settings.burst)
         self._record_files(review, outcome, context)
         return CollectorResult(outcome, vendor_assets(review.charges), spend_lines(review))
@@ -100,7 +105,7 @@ class ExpenseCollector:
         for recharge in review.auto_recharges:
             outcome.notes.append(
                 f"{recharge.id}: {len(recharge.charges)} {recharge.vendor.name} top-ups of {decimal_text(recharge.amount)} {recharge.currency} "
-                f"in total on {recharge.account or 'one card'} from {recharge.first_date} to {recharge.last_date} are one auto-recharge."
+                f"in total on {recharge.card_text} from {recharge.first_date} to {recharge.last_date} are one auto-recharge."
             )
 
     def _location(self, path: Path) -> str:

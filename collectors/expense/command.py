@@ -7,12 +7,16 @@ still covers the files that could be read, and each unreadable file gets one lin
 
 from __future__ import annotations
 
+import glob
+import logging
 import sys
 from pathlib import Path
 
 import click
 
 from scanner.cli_options import EXIT_INPUT_ERROR, Settings, common_options
+
+LOGGER = logging.getLogger("shadowmap.collector.expense")
 
 
 @click.command("expenses")
@@ -43,31 +47,54 @@ def expenses(files: tuple[Path, ...], output_format: str, config_path: Path | No
 
 
 def _run(files: tuple[Path, ...], output_format: str, config_path: Path | None) -> None:
+    from collectors.expense.attribution import unknown_sanctioned_names, unknown_sanctioned_warning  # noqa: PLC0415
     from collectors.expense.catalogue import load_catalogue  # noqa: PLC0415
-    from collectors.expense.output import render_csv, render_json, render_text  # noqa: PLC0415
+    from collectors.expense.output import counted, render_csv, render_json, render_text  # noqa: PLC0415
     from collectors.expense.review import review_exports  # noqa: PLC0415
     from collectors.expense.settings import parse_settings  # noqa: PLC0415
     from scanner.config import load_config  # noqa: PLC0415
-    from scanner.errors import InputError  # noqa: PLC0415
 
     config = load_config(config_path) if config_path else None
     settings = parse_settings(config.sources.get("expense") if config else None)
     base_dir = config.base_dir if config else Path.cwd()
     sanctioned = config.policy.sanctioned_vendors if config and config.policy.sanctioned_vendors else None
+    for name in unknown_sanctioned_names(sanctioned or ()):
+        LOGGER.warning("expense: %s", unknown_sanctioned_warning(name))
 
-    exports = [(path, settings.for_path(path, base_dir), str(path)) for path in files]
+    exports = [(path, settings.for_path(path, base_dir), str(path)) for path in expand_arguments(files)]
     review = review_exports(exports, load_catalogue(), settings.burst)
+    for reading in review.files:
+        if not reading.error:
+            LOGGER.info(
+                "expense: %s: %s layout, %s, %s, %s",
+                reading.location,
+                reading.layout_title,
+                counted(reading.row_count, "row"),
+                counted(len(reading.charges), "AI charge"),
+                counted(reading.bad_row_count, "bad row"),
+            )
 
     unreadable = review.unreadable
-    if len(unreadable) == len(review.files):
-        first = unreadable[0]
-        more = len(unreadable) - 1
-        others = f" (and {more} more {'file' if more == 1 else 'files'})" if more else ""
-        raise InputError(f"{first.location}: {first.error}{others}")
-
-    render = {"json": render_json, "csv": render_csv, "text": render_text}[output_format]
-    click.echo(render(review, sanctioned), nl=False)
+    if len(unreadable) < len(review.files):
+        render = {"json": render_json, "csv": render_csv, "text": render_text}[output_format]
+        click.echo(render(review, sanctioned), nl=False)
     for reading in unreadable:
         click.echo(f"shadowmap: error: {reading.location}: {reading.error}", err=True)
     if unreadable:
         sys.exit(EXIT_INPUT_ERROR)
+
+
+def expand_arguments(files: tuple[Path, ...]) -> list[Path]:
+    """Expand the arguments that are glob patterns (quoted on the command line, or from a shell
+    that does not expand them) into the files they match, sorted. A pattern that matches no file
+    and a path that does not exist are kept, so that reading them reports them as not found."""
+    paths: list[Path] = []
+    for path in files:
+        matches: list[str] = []
+        if glob.has_magic(str(path)) and not path.exists():
+            matches = sorted(found for found in glob.glob(str(path), recursive=True) if Path(found).is_file())
+        if matches:
+            paths.extend(Path(found) for found in matches)
+        else:
+            paths.append(path)
+    return paths

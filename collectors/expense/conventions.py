@@ -109,7 +109,7 @@ class ConventionTracker:
         if self.decimal_mark is not None:
             value = reading.value(self.decimal_mark)
             if value is None:
-                return f"amount {text!r} cannot be read with {self.decimal_mark!r} as the decimal mark"
+                return f"amount {text!r} cannot be read with {self.decimal_mark!r} as the decimal mark; set decimal_mark for this file if the file uses the other"
         else:
             if reading.dot is None:
                 self.comma_only.add(row, text)
@@ -190,7 +190,7 @@ def describe_decisions(
         )
     elif date_order.source == "default":
         notes.append(
-            f"{location}: every date reads either way (such as 03/04/2026); they were read as {order}. "
+            f"{location}: every date reads either way, its day and month both 12 or less; they were read as {order}. "
             "Set date_order: day_first for this file if that is wrong."
         )
     elif date_order.source == "layout":
@@ -203,7 +203,8 @@ def describe_decisions(
         notes.append(f"{location}: amounts read with {decimal_mark.value!r} as the decimal mark, as row {row} ({text}) shows.")
     elif decimal_mark.source == "default":
         notes.append(
-            f"{location}: amounts such as 1,234 read either way; they were read with '.' as the decimal mark. "
+            f"{location}: every amount with a separator reads either way, as 1,234 does (a thousands separator or a decimal mark); "
+            "they were read with '.' as the decimal mark. "
             "Set decimal_mark: ',' for this file if that is wrong."
         )
 

@@ -340,13 +340,24 @@ def recognise(headers: list[str], mapping: dict[str, tuple[str | int, ...]] | No
 def missing_columns(layout: Layout, headers: list[str], mapping: dict[str, tuple[str | int, ...]] | None) -> list[str]:
     """List the fields a header row lacks for `layout` (with `mapping`), for an error message."""
     keys = [header_key(header) for header in headers]
-    missing = []
-    for name in ("date", "descriptor"):
-        mapped = (mapping or {}).get(name)
-        expected = mapped or layout.columns.get(name, ())
+    mapping = mapping or {}
+
+    def lacks(name: str) -> str | None:
+        mapped = mapping.get(name)
         found = _mapped_positions(keys, mapped) if mapped else _positions(keys, layout.columns.get(name, ()), several=False)
-        if not found:
-            missing.append(f"{name} ({' or '.join(map(_column_words, expected)) or 'not mapped'})")
+        if found:
+            return None
+        expected = mapped or layout.columns.get(name, ())
+        return f"{name} ({' or '.join(map(_column_words, expected)) or 'not mapped'})"
+
+    missing = [problem for problem in (lacks("date"), lacks("descriptor")) if problem]
+    # The amount is one column, or debit and credit columns.
+    amount = lacks("amount")
+    split = [problem for problem in (lacks("debit"), lacks("credit")) if problem]
+    if amount and mapping.get("amount"):
+        missing.append(amount)
+    elif amount and split:
+        missing.extend(split if mapping.get("debit") or mapping.get("credit") else [amount])
     return missing
 
 

@@ -133,7 +133,7 @@ def render_text(review: ExpenseReview, sanctioned: tuple[str, ...] | None) -> st
         for recharge in review.auto_recharges:
             lines.append(
                 f"  {recharge.id}: {len(recharge.charges)} {recharge.vendor.name} top-ups, {decimal_text(recharge.amount)} "
-                f"{recharge.currency}, {recharge.account or 'no cardholder'}, {recharge.first_date} to {recharge.last_date}"
+                f"{recharge.currency}, {recharge.card_text}, {recharge.first_date} to {recharge.last_date}"
             )
 
     named = [row for reading in review.files for row in reading.bad_rows]

@@ -33,6 +33,15 @@ class AutoRecharge:
         return self.charges[0].account
 
     @property
+    def card_text(self) -> str:
+        """Name the card in a sentence: `the card of Ana Silva (card 4417)`, or `card 4417`."""
+        if self.cardholder and self.card:
+            return f"the card of {self.cardholder} (card {self.card})"
+        if self.cardholder:
+            return f"the card of {self.cardholder}"
+        return f"card {self.card}" if self.card else "one card"
+
+    @property
     def amount(self) -> Decimal:
         return sum((charge.amount for charge in self.charges), Decimal(0))
 

@@ -103,7 +103,7 @@ def open_export(
     if head.startswith(_PDF_MAGIC):
         raise ExportUnreadable("is a PDF statement, which is not read; download the statement as CSV or XLSX")
     if not head.strip():
-        raise ExportUnreadable("is empty")
+        raise ExportUnreadable("is empty; export it again from the card or expense tool")
     codec = CONFIG_ENCODINGS[encoding] if encoding else detect_encoding(head)
     return open_text(path, codec, mapping, forced)
 
@@ -197,14 +197,27 @@ def _recognise_line(line: str, mapping: dict[str, tuple[str, ...]] | None, force
 def _no_header_reason(lines: list[str], mapping: dict[str, tuple[str, ...]] | None, forced: str | None) -> str:
     if forced or mapping:
         widest = max((_split_widest(line) for line in lines if line.strip()), key=len, default=[])
-        layout = layout_by_name(forced or "generic")
-        missing = missing_columns(layout, widest, mapping)
-        if missing:
-            return f"no header row in the first {HEADER_SEARCH_ROWS} lines has the columns for {', '.join(missing)}; check the column names in the config"
+        reason = _missing_columns_reason(widest, mapping, forced, f"the first {HEADER_SEARCH_ROWS} lines")
+        if reason:
+            return reason
     return (
         f"no header row of a known export in the first {HEADER_SEARCH_ROWS} lines: expected a date, a "
         "description or merchant, and an amount column; map the columns under sources.expense in the config"
     )
+
+
+def _missing_columns_reason(headers: list[str], mapping: dict[str, tuple[Any, ...]] | None, forced: str | None, where: str) -> str | None:
+    """Name the columns that the config's mapping or format expects and no header row has, and
+    the setting to check."""
+    layout = layout_by_name(forced or "generic")
+    missing = missing_columns(layout, headers, mapping)
+    if not missing:
+        return None
+    if mapping:
+        check = "check the column names under columns in the config"
+    else:
+        check = f"check format: {forced} in the config, which names the {layout.title} layout; this file may have another"
+    return f"no header row in {where} has the columns for {', '.join(missing)}; {check}"
 
 
 def _split_widest(line: str) -> list[str]:
@@ -234,6 +247,7 @@ def _open_workbook(path: Path, sheet: str | None, mapping: dict[str, tuple[str, 
         raise ExportUnreadable(f"has no sheet {sheet!r}; its sheets are {', '.join(workbook.sheetnames)}")
     worksheets = [workbook[sheet]] if sheet is not None else list(workbook.worksheets)
 
+    widest: list[str] = []
     for worksheet in worksheets:
         rows = worksheet.iter_rows(values_only=True)
         for row_number in range(1, HEADER_SEARCH_ROWS + 1):
@@ -241,11 +255,17 @@ def _open_workbook(path: Path, sheet: str | None, mapping: dict[str, tuple[str, 
             if row is None:
                 break
             headers = ["" if cell is None else str(cell) for cell in row]
+            if sum(1 for header in headers if header) > sum(1 for header in widest if header):
+                widest = headers
             found = recognise(headers, mapping, forced) if sum(1 for h in headers if h) >= 2 else None
             if found is not None:
                 layout, columns = found
                 return OpenExport(path, layout, columns, row_number, (list(row) for row in rows), sheet=worksheet.title, close=close)
     close()
+    if mapping or forced:
+        reason = _missing_columns_reason(widest, mapping, forced, f"the first {HEADER_SEARCH_ROWS} rows of any sheet")
+        if reason:
+            raise ExportUnreadable(reason)
     raise ExportUnreadable(
         f"no sheet has a header row of a known export in its first {HEADER_SEARCH_ROWS} rows: expected a date, "
         "a description or merchant, and an amount column; map the columns under sources.expense in the config"
