@@ -69,7 +69,7 @@ class SourceFamilyName:
 # Names an executive reads without knowing the collectors. A family missing here (a new one, or
 # one from a later version's result) is shown by its id.
 SOURCE_FAMILY_NAMES: dict[str, SourceFamilyName] = {
-    "billing": SourceFamilyName("Cloud billing exports", "cloud bills"),
+    "billing": SourceFamilyName("FOCUS billing exports", "FOCUS bills"),
     "aws": SourceFamilyName("Amazon Web Services", "AWS"),
     "azure": SourceFamilyName("Microsoft Azure", "Azure"),
     "gcp": SourceFamilyName("Google Cloud", "Google Cloud"),

@@ -112,11 +112,11 @@ def test_demo_coverage_by_source_family(runner, tmp_path):
         assert sum(Decimal(source["attributed"]) for source in sources) == Decimal(figures["attributed"]), currency
         assert sum(source["line_count"] for source in sources) == figures["line_count"], currency
     assert (
-        "  by source: cloud bills USD 4,882.34 (39.0% attributed), OpenAI organisation USD 1,747.13 "
+        "  by source: FOCUS bills USD 4,882.34 (39.0% attributed), OpenAI organisation USD 1,747.13 "
         "(61.1% attributed), Anthropic organisation USD 1,392.02 (66.2% attributed), cards and expenses "
         "USD 520.00 (48.1% attributed)\n"
     ) in result.output
-    assert "  by source: Azure EUR 3,600.00 (81.8% attributed), cloud bills EUR 2,405.32 (58.5% attributed)\n" in result.output
+    assert "  by source: Azure EUR 3,600.00 (81.8% attributed), FOCUS bills EUR 2,405.32 (58.5% attributed)\n" in result.output
     assert "<td>Card and expense exports <code>expense</code></td>" in (out / "report.html").read_text(encoding="utf-8")
 
 

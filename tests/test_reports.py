@@ -634,7 +634,7 @@ def test_summary_lines_for_small_run():
         "59.9% of USD 200.50 AI spend is attributed.",
         "  billing period: 1 Feb 2025",
         "  attributed USD 120.00, unattributed USD 80.50, total USD 200.50",
-        "  by source: cloud bills USD 200.50 (59.9% attributed)",
+        "  by source: FOCUS bills USD 200.50 (59.9% attributed)",
         "  top reasons: untagged USD 60.00, no_owner_tag USD 20.00, owner_tag_empty USD 0.50",
         "Findings: 1 high, 1 medium",
         "Collector focus partial; 1 scope not seen, first exports/focus-2025-03.csv (file not found); "
@@ -995,7 +995,7 @@ def test_html_source_columns_add_up_to_headline():
     rows = source_rows(html)
     assert split_shown(html) == ("USD 4,143.27", "USD 4,398.22", "USD 8,541.49")
     assert rows == [
-        ("Cloud billing exports", "billing", "USD 1,904.70", "USD 2,977.64", "USD 4,882.34", "39.0%"),
+        ("FOCUS billing exports", "billing", "USD 1,904.70", "USD 2,977.64", "USD 4,882.34", "39.0%"),
         ("OpenAI organisation", "openai", "USD 1,067.65", "USD 679.48", "USD 1,747.13", "61.1%"),
         ("Anthropic organisation", "anthropic", "USD 920.92", "USD 471.10", "USD 1,392.02", "66.2%"),
         ("Card and expense exports", "expense", "USD 250.00", "USD 270.00", "USD 520.00", "48.1%"),
@@ -1017,7 +1017,7 @@ def test_html_source_without_meaningful_share():
     html = render_html(build_result(audit_by_collector(lines)))
 
     assert source_rows(html) == [
-        ("Cloud billing exports", "billing", "USD 10.00", "USD 0.00", "USD 10.00", "100.0%"),
+        ("FOCUS billing exports", "billing", "USD 10.00", "USD 0.00", "USD 10.00", "100.0%"),
     ]
     assert (
         '<td>Card and expense exports <code>expense</code></td>\n'
@@ -1038,7 +1038,7 @@ def test_summary_lists_sources_largest_first():
     text = summary_text(build_result(audit_by_collector(family_lines())))
 
     assert (
-        "  by source: cloud bills USD 4,882.34 (39.0% attributed), OpenAI organisation USD 1,747.13 "
+        "  by source: FOCUS bills USD 4,882.34 (39.0% attributed), OpenAI organisation USD 1,747.13 "
         "(61.1% attributed), Anthropic organisation USD 1,392.02 (66.2% attributed), cards and expenses "
         "USD 520.00 (48.1% attributed)\n"
     ) in text
@@ -1050,7 +1050,7 @@ def test_summary_source_without_meaningful_share():
     text = summary_text(build_result(audit_by_collector(lines)))
 
     assert (
-        "  by source: cloud bills USD 10.00 (100.0% attributed), "
+        "  by source: FOCUS bills USD 10.00 (100.0% attributed), "
         "cards and expenses USD -4.00 (attributed share not meaningful)\n"
     ) in text
 
