@@ -25,7 +25,7 @@ from collectors.contract import CollectContext, SourceKind
 from collectors.expense.attribution import EXPENSE_CATEGORY, unknown_sanctioned_names, unknown_sanctioned_warning
 from collectors.expense.catalogue import load_catalogue
 from collectors.expense.charges import Charge
-from collectors.expense.output import counted
+from collectors.expense.output import reading_counts
 from collectors.expense.review import ExpenseReview, review_exports
 from collectors.expense.settings import expand_paths, parse_settings
 from scanner.config import AuditConfig
@@ -94,14 +94,7 @@ class ExpenseCollector:
                 outcome.notes.append(
                     f"{reading.location}: {reading.bad_row_count} bad rows; the first {len(reading.bad_rows)} are named."
                 )
-            context.logger.info(
-                "%s: %s: %s, %s, %s",
-                self.name,
-                reading.location,
-                counted(reading.row_count, "row"),
-                counted(len(reading.charges), "AI charge"),
-                counted(reading.bad_row_count, "bad row"),
-            )
+            context.logger.info("%s: %s: %s", self.name, reading.location, reading_counts(reading))
         for recharge in review.auto_recharges:
             outcome.notes.append(
                 f"{recharge.id}: {len(recharge.charges)} {recharge.vendor.name} top-ups of {decimal_text(recharge.amount)} {recharge.currency} "

@@ -49,7 +49,7 @@ def expenses(files: tuple[Path, ...], output_format: str, config_path: Path | No
 def _run(files: tuple[Path, ...], output_format: str, config_path: Path | None) -> None:
     from collectors.expense.attribution import unknown_sanctioned_names, unknown_sanctioned_warning  # noqa: PLC0415
     from collectors.expense.catalogue import load_catalogue  # noqa: PLC0415
-    from collectors.expense.output import counted, render_csv, render_json, render_text  # noqa: PLC0415
+    from collectors.expense.output import reading_counts, render_csv, render_json, render_text  # noqa: PLC0415
     from collectors.expense.review import review_exports  # noqa: PLC0415
     from collectors.expense.settings import parse_settings  # noqa: PLC0415
     from scanner.config import load_config  # noqa: PLC0415
@@ -65,14 +65,7 @@ def _run(files: tuple[Path, ...], output_format: str, config_path: Path | None) 
     review = review_exports(exports, load_catalogue(), settings.burst)
     for reading in review.files:
         if not reading.error:
-            LOGGER.info(
-                "expense: %s: %s layout, %s, %s, %s",
-                reading.location,
-                reading.layout_title,
-                counted(reading.row_count, "row"),
-                counted(len(reading.charges), "AI charge"),
-                counted(reading.bad_row_count, "bad row"),
-            )
+            LOGGER.info("expense: %s: %s layout, %s", reading.location, reading.layout_title, reading_counts(reading))
 
     unreadable = review.unreadable
     if len(unreadable) < len(review.files):

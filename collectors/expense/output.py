@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from collectors.expense.attribution import is_sanctioned
-from collectors.expense.charges import Charge
+from collectors.expense.charges import Charge, FileReading
 from collectors.expense.review import ExpenseReview
 from scanner.model import decimal_text
 
@@ -90,6 +90,13 @@ def render_csv(review: ExpenseReview, sanctioned: tuple[str, ...] | None) -> str
 def counted(count: int, noun: str) -> str:
     """Write a count with its noun, such as `1 bad row` or `2 bad rows`."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def reading_counts(reading: FileReading) -> str:
+    """Write a file's counts for a log line: `1,200 rows, 3 AI charges, 0 bad rows`."""
+    return ", ".join(
+        (counted(reading.row_count, "row"), counted(len(reading.charges), "AI charge"), counted(reading.bad_row_count, "bad row"))
+    )
 
 
 def render_text(review: ExpenseReview, sanctioned: tuple[str, ...] | None) -> str:
