@@ -459,7 +459,7 @@ def test_xlsx_workbook_with_title_rows(tmp_path):
     _ramp_workbook(path)
     reading = read(path)
     assert reading.notes[0] == "ramp.xlsx: Ramp layout, sheet 'Transactions', header in row 3."
-    assert summary(reading) == [(1, "midjourney", "30", "USD"), (3, "openai", "12.34", "USD")]
+    assert summary(reading) == [(1, "midjourney", "30.00", "USD"), (3, "openai", "12.34", "USD")]
     assert reading.charges[1].date == date(2026, 11, 6)
     assert reading.charges[1].kind == "api_credit"
 

@@ -56,9 +56,11 @@ def test_non_amount_is_none(text):
 
 
 def test_spreadsheet_number_keeps_its_digits():
-    assert amount_from_number(12.5).dot == Decimal("12.5")
-    assert amount_from_number(0.1).dot == Decimal("0.1")
-    assert amount_from_number(7).comma == Decimal("7")
+    assert str(amount_from_number(12.5).dot) == "12.50"
+    assert str(amount_from_number(0.1).dot) == "0.10"
+    assert str(amount_from_number(7).comma) == "7.00"
+    assert str(amount_from_number(0.125).dot) == "0.125"
+    assert str(amount_from_number(Decimal("19.99")).dot) == "19.99"
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,7 @@ _SYMBOLS_LONGEST_FIRST = sorted(CURRENCY_SYMBOLS, key=len, reverse=True)
 _MINUS_SIGNS = ("-", "\u2212", "\u2013")
 
 AMOUNT_CACHE_SIZE = 100_000
+CENTS = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,12 @@ def amount_from_number(number: int | float | Decimal) -> AmountText:
 
     Spreadsheets store numbers as binary doubles. `str` gives the shortest decimal that reads back
     as the same double, which is the text the spreadsheet itself shows, so no digit is invented.
+    A cell formatted as money hides its trailing zeros (20 for 20.00), so whole numbers and tenths
+    get two decimals, as exports write amounts.
     """
     value = number if isinstance(number, Decimal) else Decimal(str(number))
+    if value.as_tuple().exponent > -2:  # type: ignore[operator]
+        value = value.quantize(CENTS)
     return AmountText(value, value)
 
 
