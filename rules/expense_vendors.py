@@ -28,6 +28,8 @@ def _expense_assets(context: RuleContext) -> list[Asset]:
 
 def _card_phrase(asset: Asset) -> str:
     """Name the card the charges are on, as a message names it."""
+    if asset.attributes.get("cardholder") and len(asset.attributes.get("cards", [])) > 1:
+        return f"the cards of {asset.attributes['cardholder']}"
     if asset.attributes.get("cardholder"):
         return f"the card of {asset.attributes['cardholder']}"
     if asset.attributes.get("card"):
@@ -152,8 +154,20 @@ def _unowned_violation(asset_id: str, lines: list[SpendLine], asset: Asset | Non
             "charge_count": charge_count,
             "departments": departments,
             "spend_lines": len(lines),
+            "suggested_match": _suggested_match(lines[0], departments),
         },
     )
+
+
+def _suggested_match(line: SpendLine, departments: list[str]) -> dict[str, str]:
+    """Return an owners match that would cover these charges: by their one department, else by
+    vendor and cardholder."""
+    if len(departments) == 1:
+        return {"tag": f"department={departments[0]}"}
+    match = {"provider": line.provider}
+    if line.account:
+        match["account"] = line.account
+    return match
 
 
 def _check_api_credit(context: RuleContext) -> Iterable[Violation] | None:
@@ -172,15 +186,17 @@ def _check_api_credit(context: RuleContext) -> Iterable[Violation] | None:
             Violation(
                 subject=asset.id,
                 message=(
-                    f"{_capitalised(_card_phrase(asset))} buys {asset.attributes['vendor_name']} API credit "
-                    f"({_count_text(count)}{recharge_text}, {_amount_text(asset)} net) for an API account that no "
+                    f"{_capitalised(_card_phrase(asset))} {'buy' if _card_phrase(asset).startswith('the cards') else 'buys'} "
+                    f"{asset.attributes['vendor_name']} API credit "
+                    f"({_count_text(count)}{recharge_text}, {_amounts_text(asset.attributes.get('api_credit_amounts', asset.attributes['amounts']))} net) "
+                    "for an API account that no "
                     "managed organisation account or key inventory covers."
                 ),
                 evidence={
                     "vendor": asset.attributes["vendor"],
                     "api_credit_charge_count": count,
                     "auto_recharges": recharges,
-                    "amounts": asset.attributes["amounts"],
+                    "amounts": asset.attributes.get("api_credit_amounts", asset.attributes["amounts"]),
                 },
             )
         )
@@ -265,8 +281,8 @@ UNSANCTIONED_VENDOR = Rule(
         "retention settings, and its spend sits outside every budget."
     ),
     remediation=(
-        "Move the use to a sanctioned vendor and cancel the subscription on the card, or review the vendor "
-        "(contract, data handling) and add it to policy.sanctioned_vendors."
+        "Move the use to a sanctioned vendor and cancel the subscription or remove the card from the vendor's "
+        "billing, or review the vendor (contract, data handling) and add it to policy.sanctioned_vendors."
     ),
     limits=(
         "Sees only the charges in the configured exports; free plans, and charges on personal cards that are never "
@@ -294,8 +310,9 @@ UNOWNED_SPEND = Rule(
         "the subscription is still needed, and the same tool can be bought again on other cards unnoticed."
     ),
     remediation=(
-        "Map the spend to an owner under owners: in the config, by department (tag: department=Platform), cardholder "
-        "(account: Marco Ruiz) or vendor (provider: cursor), or add department to policy.owner_tags so the export's "
+        "Map the spend to an owner under owners: in the config, by department (tag: department=<the department>), "
+        "cardholder (account: <the cardholder, as the export writes it>) or vendor (provider: <the vendor id>); each "
+        "finding's evidence contains such a match to start from. Or add department to policy.owner_tags so the export's "
         "department column names the owner. Where the use should not stay on a card, move it onto the organisation's "
         "managed team plan or API account, where seats and keys have owners, and cancel the card subscription."
     ),
@@ -342,7 +359,8 @@ API_CREDIT_ON_CARD = Rule(
     ),
     remediation=(
         "Move the API use into a managed account (an OpenAI project, an Anthropic workspace or a cloud deployment) "
-        "with its own keys and budget, then turn off auto-recharge and remove the card."
+        "with its own keys and budget, then remove the card from the vendor's billing settings (and turn off "
+        "auto-recharge where it is on)."
     ),
     limits=(
         "A charge is API credit when its descriptor or memo says so, when the vendor sells only API use, or when it "

@@ -18,7 +18,8 @@ from scanner.model import normalise_tag_key
 
 @dataclass(frozen=True)
 class OwnerMapping:
-    """Attributes spend with no owner tag to `owner` when every match field equals the line's."""
+    """Attributes spend with no owner tag to `owner` when every match field equals the line's,
+    letter case aside."""
 
     owner: str
     match: dict[str, str]
@@ -210,7 +211,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "pattern":
         description = error.schema.get("description")
         rule = description.rstrip(".") if description else f"the form {error.validator_value}"
-        # A family's defaults say so in their descriptions; the rule is what follows.
+        # Descriptions of a family's defaults start with this prefix; the rule follows it.
         rule = rule.removeprefix("Default for every file: ")
         # Lower the first letter of a sentence, but not of an acronym such as ISO.
         if rule[1:2].islower():
@@ -220,7 +221,20 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return "must not be empty"
     if error.validator == "uniqueItems":
         return "lists an entry twice; keep one"
+    if error.validator in ("oneOf", "anyOf"):
+        forms = " or ".join(_form(schema) for schema in error.validator_value)
+        return f"{_shown(error.instance)} is not valid here: expected {forms}"
     return error.message
+
+
+def _form(schema: dict[str, Any]) -> str:
+    """Name the form a value of one alternative of a schema takes, such as `a number of 1 or more`."""
+    kind = schema.get("type")
+    if kind == "integer" and "minimum" in schema:
+        return f"a whole number of {schema['minimum']} or more"
+    if "oneOf" in schema or "anyOf" in schema:
+        return " or ".join(_form(alternative) for alternative in schema.get("oneOf", schema.get("anyOf", [])))
+    return _YAML_TYPE_NAMES.get(kind, "a value") if isinstance(kind, str) else "a value"
 
 
 def _shown(value: Any) -> str:

@@ -302,15 +302,15 @@ def attribute(
 
 
 def _mapping_matches(mapping: OwnerMapping, line: SpendLine) -> bool:
+    # Values are compared without letter case: exports write one name as JANE DOE in one file and
+    # Jane Doe in another, and tag values as Data or data.
     for field_name, expected in mapping.match.items():
         if field_name == "tag":
             key, _, value = expected.partition("=")
-            if line.tags.get(key) != value:
+            actual = line.tags.get(key)
+            if actual is None or actual.casefold() != value.casefold():
                 return False
-        elif field_name == "resource_id":
-            if (line.resource_id or "").lower() != expected.lower():
-                return False
-        elif (getattr(line, field_name) or "") != expected:
+        elif (getattr(line, field_name) or "").casefold() != expected.casefold():
             return False
     return True
 

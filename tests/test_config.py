@@ -154,6 +154,16 @@ def test_pattern_error_keeps_acronym_and_drops_default_prefix(tmp_path):
     )
 
 
+def test_alternatives_error_names_each_form(tmp_path):
+    path = write(tmp_path, "version: 1\nsources:\n  expense:\n    files:\n      - path: x.csv\n        columns:\n          amount: 1.5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (
+        f"{path}: line 7: invalid value at 'sources.expense.files[0].columns.amount': 1.5 is not valid here: expected "
+        "text or a whole number of 1 or more"
+    )
+
+
 def test_top_level_not_a_mapping(tmp_path):
     path = write(tmp_path, "- version: 1\n")
     with pytest.raises(ConfigError) as caught:

@@ -75,6 +75,14 @@ def test_mapping_attributes_by_account_and_tag():
     assert unmatched.owner is None
 
 
+def test_mapping_ignores_letter_case():
+    mappings = [OwnerMapping("data", {"account": "Jane Doe", "tag": "department=data"})]
+    matched = attribute(line("1", account="JANE DOE", tags={"department": "Data"}), None, POLICY, mappings)
+    untagged = attribute(line("1", account="JANE DOE"), None, POLICY, mappings)
+    assert matched.owner == "data"
+    assert untagged.owner is None
+
+
 def test_owner_tag_wins_over_mapping():
     mappings = [OwnerMapping("platform", {"provider": "aws"})]
     assert attribute(line("1", tags={"team": "claims"}), None, POLICY, mappings).owner == "claims"

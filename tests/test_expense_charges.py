@@ -59,14 +59,17 @@ def test_currency_must_be_iso_and_agree(tmp_path):
         "2026-11-03,OPENAI,£5.00,USD",
         "2026-11-04,OPENAI,$5.00,USD",
         "2026-11-05,OPENAI,QQQ 5.00,",
+        "2026-11-06,OPENAI,$5.00,EUR",
+        "2026-11-07,OPENAI,$5.00,CAD",
     ]
     reading = read(write(tmp_path, lines))
-    assert [(charge.row, str(charge.amount), charge.currency) for charge in reading.charges] == [(4, "5.00", "USD")]
+    assert [(charge.row, str(charge.amount), charge.currency) for charge in reading.charges] == [(4, "5.00", "USD"), (7, "5.00", "CAD")]
     assert [(row.row, row.reason) for row in reading.bad_rows] == [
         (1, "currency 'QQQ' is not an ISO 4217 code"),
         (2, "amount is in EUR but the currency column says USD; correct the row or the column"),
         (3, "amount is in GBP but the currency column says USD; correct the row or the column"),
         (5, "amount 'QQQ 5.00' is not an amount"),
+        (6, "amount has a $ sign but the currency column says EUR; correct the row or the column"),
     ]
 
 
@@ -77,6 +80,19 @@ def test_bad_rows_are_named_in_row_order(tmp_path):
     ]
     reading = read(write(tmp_path, lines))
     assert [row.row for row in reading.bad_rows] == [1, 2]
+
+
+def test_cr_is_a_refund_where_purchases_are_negative(tmp_path):
+    lines = [
+        "Date,Description,Amount,Currency",
+        "2026-11-01,OPENAI,-20.00,USD",
+        "2026-11-02,OPENAI,20.00 CR,USD",
+        "2026-11-03,STAPLES,-12.00,USD",
+        "2026-11-04,DELTA AIR,-300.00,USD",
+    ]
+    reading = read(write(tmp_path, lines))
+    assert [(charge.row, str(charge.amount)) for charge in reading.charges] == [(1, "20.00"), (2, "-20.00")]
+    assert f"{reading.location}: purchases read as the negative amounts, as 3 of 3 non-zero amounts are negative." in reading.notes
 
 
 def test_rows_around_bad_rows_are_read():
@@ -259,6 +275,13 @@ def test_gap_splits_bursts():
 
 def test_burst_needs_one_card():
     charges = [_charge(12, card="3317", row=1), _charge(12, card="5528", row=2), _charge(13, card="6604", row=3)]
+    assert mark_auto_recharges(charges, BurstSettings()) == []
+
+
+def test_files_without_cards_are_different_cards():
+    charges = [_charge(12, row=1), _charge(12, row=2), _charge(13, row=3)]
+    for index, charge in enumerate(charges):
+        charge.cardholder, charge.card, charge.file = None, None, f"statement-{index}.csv"
     assert mark_auto_recharges(charges, BurstSettings()) == []
 
 

@@ -207,6 +207,20 @@ def test_quoted_glob_is_expanded(runner, tmp_path):
     assert files == [str(tmp_path / "brex_card_transactions.csv"), str(tmp_path / "ramp_transactions.csv")]
 
 
+def test_file_named_twice_is_read_once(runner):
+    path = DATA / "ramp_transactions.csv"
+    result = invoke(runner, path, path.parent / ".." / "expense" / path.name, "--format", "json")
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)["charges"]) == 3
+    assert result.stderr == f"shadowmap: warning: expense: {path.parent / '..' / 'expense' / path.name}: named more than once; read once\n"
+
+
+def test_glob_matching_nothing_says_so(runner, tmp_path):
+    result = invoke(runner, tmp_path / "*.csv")
+    assert result.exit_code == 2
+    assert result.stderr == f"shadowmap: error: {tmp_path / '*.csv'}: no file matches this pattern; check the pattern and the folder it starts from\n"
+
+
 def test_verbose_logs_each_file(runner):
     result = invoke(runner, DATA / "ramp_transactions.csv", "--verbose")
     assert result.exit_code == 0

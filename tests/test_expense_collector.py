@@ -221,3 +221,11 @@ def test_schema_formats_are_the_layouts():
     file_format = schema["properties"]["files"]["items"]["properties"]["format"]["enum"]
     assert file_format == ["auto", "generic", "amex", "amex_uk", "brex", "ramp", "expensify", "expensify_new", "concur", "concur_sae"]
     assert set(file_format) - {"auto"} == set(LAYOUT_NAMES)
+
+
+def test_file_named_by_two_entries_is_read_once(audit_dir):
+    text = CONFIG.replace("      - path: exports/ramp_*.csv\n", "      - path: exports/ramp_*.csv\n      - path: exports/ramp_transactions.csv\n")
+    collector = build_collectors(config_at(audit_dir, text))[0]
+    result = collector.collect(CollectContext(logger=logging.getLogger("shadowmap.collector.expense")))
+    assert result.outcome.scopes_seen.count("exports/ramp_transactions.csv") == 1
+    assert "exports/ramp_transactions.csv: named by more than one entry of sources.expense.files; read once." in result.outcome.notes

@@ -270,6 +270,12 @@ def test_concur_extract_columns_mapped_by_number():
     assert reading.charges[0].department == "Platform Engineering"
 
 
+def test_concur_extract_column_beyond_lines_is_an_error():
+    settings = parse_settings({"files": [{"path": "x", "columns": {"department": 500}}]}).files[0]
+    reading = read("concur_sae_extract.txt", settings)
+    assert reading.error == "columns.department: column 500 is beyond the 400 fields of this extract's DETAIL lines; check the number"
+
+
 def test_concur_extract_header_names_rejected():
     reading = read("concur_sae_extract.txt", FileSettings(columns={"amount": ("Journal Amount",)}))
     assert reading.error == (
@@ -347,21 +353,21 @@ def test_mapped_columns_windows_1252():
 def test_mapped_column_missing_is_named():
     settings = FileSettings(columns={"date": ("Valuta",), "descriptor": ("Händler",), "amount": ("Betrag (EUR)",)})
     reading = read("mapped_windows1252.csv", settings)
-    assert reading.error == "no header row in the first 30 lines has the columns for date (Valuta); check the column names under columns in the config"
+    assert reading.error == "no header row in the first 30 lines has the columns for date (Valuta); check these names under columns in the config"
 
 
 def test_mapped_column_number_beyond_header_is_named():
     settings = FileSettings(columns={"date": ("Buchungsdatum",), "descriptor": ("Händler",), "amount": (99,)})
     reading = read("mapped_windows1252.csv", settings)
     assert reading.error == (
-        "no header row in the first 30 lines has the columns for amount (column 99); check the column names under columns in the config"
+        "no header row in the first 30 lines has the columns for amount (column 99); check these names under columns in the config"
     )
 
 
 def test_forced_format_on_other_layout_names_the_setting():
     reading = read("ramp_transactions.csv", FileSettings(format="amex"))
     assert reading.error == (
-        "no header row in the first 30 lines has the columns for date (date), descriptor (description or appears on your "
+        "no header row in the first 30 lines has the columns for date (date), merchant (description or appears on your "
         "statement as); check format: amex in the config, which names the American Express (US) layout; this file may have another"
     )
 
@@ -374,8 +380,17 @@ def test_workbook_mapping_missing_column_is_named(tmp_path):
     workbook.save(path)
     settings = FileSettings(columns={"date": ("Buchungsdatum",), "descriptor": ("NoSuchColumn",), "amount": ("Betrag",)})
     assert read(path, settings).error == (
-        "no header row in the first 30 rows of any sheet has the columns for descriptor (NoSuchColumn); "
-        "check the column names under columns in the config"
+        "no header row in the first 30 rows of any sheet has the columns for merchant (NoSuchColumn); "
+        "check these names under columns in the config"
+    )
+
+
+def test_missing_optional_mapped_column_is_named_by_config_key():
+    settings = FileSettings(columns={"department": ("Dept",), "cardholder_parts": ("First", "Last")})
+    reading = read("ramp_transactions.csv", settings)
+    assert reading.error == (
+        "no header row in the first 30 lines has the columns for department (Dept), cardholder (First and Last); "
+        "check these names under columns in the config"
     )
 
 

@@ -135,3 +135,32 @@ def test_unowned_spend_names_card_without_cardholder():
 
 def test_billing_rule_leaves_out_expense_spend():
     assert UNATTRIBUTED_SPEND.run(context_for("brex_card_transactions.csv")).status is RuleStatus.NOT_APPLICABLE
+
+
+def test_api_credit_counts_only_api_credit_on_every_card(tmp_path):
+    (tmp_path / "cards.csv").write_text(
+        "Date,Description,Amount,Currency,Cardholder,Card\n"
+        "2026-11-03,ANTHROPIC,10.00,USD,Ana Silva,1111\n"
+        "2026-11-04,ANTHROPIC,10.00,USD,Ana Silva,1111\n"
+        "2026-11-05,ANTHROPIC,10.00,USD,Ana Silva,1111\n"
+        "2026-11-20,ANTHROPIC,10.00,USD,Ana Silva,2222\n",
+        encoding="utf-8",
+    )
+    assert messages(API_CREDIT_ON_CARD, context_for("cards.csv", folder=tmp_path)) == [
+        "The cards of Ana Silva buy Anthropic API credit (3 charges, 1 auto-recharge, USD 30.00 net) for an API account "
+        "that no managed organisation account or key inventory covers."
+    ]
+
+
+def test_unowned_finding_suggests_a_match():
+    findings = UNOWNED_SPEND.run(context_for("brex_card_transactions.csv")).findings
+    assert [finding.evidence["suggested_match"] for finding in findings][:2] == [
+        {"tag": "department=Research"},
+        {"tag": "department=Engineering"},
+    ]
+
+
+def test_unowned_finding_without_department_suggests_vendor_and_cardholder():
+    context = context_for("generic_debit_credit.csv", settings=FileSettings(currency="USD"), policy=Policy())
+    findings = UNOWNED_SPEND.run(context).findings
+    assert findings[0].evidence["suggested_match"] == {"provider": "github-copilot", "account": "card 7731"}

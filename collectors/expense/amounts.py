@@ -23,6 +23,11 @@ CURRENCY_SYMBOLS = {
     "zł": "PLN", "Kč": "CZK", "$": "$",
 }
 DOLLAR = "$"
+# Currencies written with a `$` sign: the dollars, and the pesos and reais that use it too.
+DOLLAR_SIGN_CURRENCIES = frozenset(
+    "USD CAD AUD NZD HKD SGD TWD BSD BBD BZD BMD BND FJD GYD JMD KYD LRD NAD SBD SRD TTD XCD ZWL "
+    "MXN ARS CLP COP UYU DOP CUP BRL".split()
+)
 
 # Words banks append to a credit or a debit.
 _CREDIT_SUFFIXES = ("CR", "CREDIT")
@@ -44,11 +49,14 @@ CENTS = Decimal("0.01")
 @dataclass(frozen=True)
 class AmountText:
     """The readings of one amount: with `.` as the decimal mark and with `,` as the decimal mark
-    (None where that reading is impossible), and the currency code or symbol written beside it."""
+    (None where that reading is impossible), and the currency code or symbol written beside it.
+    `credit` marks an amount written as a credit (`12.00 CR`): a refund whatever the sign
+    convention of the file."""
 
     dot: Decimal | None
     comma: Decimal | None
     currency: str | None = None
+    credit: bool = False
 
     @property
     def ambiguous(self) -> bool:
@@ -98,9 +106,11 @@ def _read_amount(text: str) -> AmountText | None:
         value = Decimal(text)
         return AmountText(value, value if "." not in text else None)
 
+    credit = _is_credit(text)
     negative, text = _strip_sign_marks(text)
     currency, text = _strip_currency(text)
     if currency is not None:
+        credit = credit or _is_credit(text)
         more_negative, text = _strip_sign_marks(text)
         negative = negative != more_negative
     if not text or not _NUMBER.fullmatch(text):
@@ -114,7 +124,13 @@ def _read_amount(text: str) -> AmountText | None:
     if negative:
         dot = None if dot is None else -dot
         comma = None if comma is None else -comma
-    return AmountText(dot, comma, currency)
+    return AmountText(dot, comma, currency, credit)
+
+
+def _is_credit(text: str) -> bool:
+    """Check whether an amount ends with CR or CREDIT after its number."""
+    upper = text.strip().rstrip(")").upper()
+    return any(upper.endswith(suffix) and not upper[: -len(suffix)].rstrip()[-1:].isalpha() for suffix in _CREDIT_SUFFIXES)
 
 
 def _strip_sign_marks(text: str) -> tuple[bool, str]:

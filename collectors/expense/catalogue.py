@@ -70,6 +70,7 @@ class Pattern:
     kind: str | None = None
     confidence: str = "high"
     at_start: bool = False
+    common_word: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class VendorCatalogue:
     platforms: list[Platform]
     seat_hints: frozenset[str]
     business_words: frozenset[str]
+    neutral_words: frozenset[str]
     api_hints: frozenset[str]
     samples: dict[str, list[Any]] = field(default_factory=dict)
     _cache: dict[str, DescriptorReading] = field(default_factory=dict, repr=False)
@@ -224,7 +226,7 @@ class VendorCatalogue:
         processor = _leading_prefix(tokens, self.processors)
         merchant_start = len(processor.tokens) if processor else 0
 
-        found = self.descriptors.find(tokens, merchant_start)
+        found = [pattern for pattern in self.descriptors.find(tokens, merchant_start) if self._stands_alone(pattern, tokens[merchant_start:])]
         if found and all(len(pattern.tokens) == 1 for pattern in found) and not self.business_words.isdisjoint(tokens):
             # One vendor word beside the word for a local business (PERPLEXITY BREWING) is
             # that business, not the vendor.
@@ -242,6 +244,20 @@ class VendorCatalogue:
         if platform is not None:
             return DescriptorReading(None, PLATFORM, platform.name)
         return DescriptorReading(None)
+
+    def _stands_alone(self, pattern: Pattern, merchant: list[str]) -> bool:
+        """Check that a common-word pattern is the vendor: every other token of the merchant part
+        is neutral (a legal or web suffix, a kind hint, a number or a one- or two-letter code)."""
+        if not pattern.common_word:
+            return True
+        rest = list(merchant)
+        for token in pattern.tokens:
+            if token in rest:
+                rest.remove(token)
+        return all(
+            token in self.neutral_words or token in self.seat_hints or token in self.api_hints or token.isdigit() or len(token) <= 2
+            for token in rest
+        )
 
     def _vendor_match(self, found: list[Pattern], tokens: list[str], channel: str, channel_name: str | None) -> VendorMatch:
         """Pick the longest matching pattern; its vendor, its kind or the hinted one, and the
@@ -328,6 +344,7 @@ def parse_catalogue(document: dict[str, Any]) -> VendorCatalogue:
         platforms=_parse_platforms(document.get("platforms"), vendors),
         seat_hints=frozenset(_single_tokens(hints.get("seat"), "kind_hints.seat")),
         business_words=frozenset(_single_tokens(document.get("business_words"), "business_words")),
+        neutral_words=frozenset(_single_tokens(document.get("neutral_words"), "neutral_words")),
         api_hints=frozenset(_single_tokens(hints.get("api_credit"), "kind_hints.api_credit")),
         samples=document.get("samples") or {},
     )
@@ -373,7 +390,7 @@ def _parse_patterns(vendor: Vendor, entries: Any, key: str) -> list[Pattern]:
         confidence = spec.get("confidence", "high")
         if confidence not in ("high", "medium"):
             raise CatalogueError(f"{where}: confidence is high or medium")
-        patterns.append(Pattern(tokens, vendor, kind, confidence, at_start))
+        patterns.append(Pattern(tokens, vendor, kind, confidence, at_start, bool(spec.get("common_word", False))))
     return patterns
 
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from collectors.expense.amounts import CURRENCY_SYMBOLS, DOLLAR, AmountText, amount_from_number, read_amount
+from collectors.expense.amounts import CURRENCY_SYMBOLS, DOLLAR, DOLLAR_SIGN_CURRENCIES, AmountText, amount_from_number, read_amount
 from collectors.expense.catalogue import APP_STORE, DescriptorReading, Vendor, VendorCatalogue, VendorMatch
 from collectors.expense.conventions import (
     DATE_ORDER_WORDS,
@@ -29,6 +29,7 @@ from collectors.expense.conventions import (
 from collectors.expense.currencies import is_currency_code
 from collectors.expense.dates import DateText, date_from_cell, read_date
 from collectors.expense.layouts import ColumnMap, Layout, RowProblem
+from collectors.expense.sae import ExtractMappingError
 from collectors.expense.settings import FileSettings
 from collectors.expense.tables import ENCODING_NAMES, ExportUnreadable, OpenExport, open_export
 from scanner.model import SkippedRow
@@ -138,6 +139,8 @@ def _read_with(path: Path, encoding: str | None, settings: FileSettings, catalog
         return FileReading(location, error=str(error))
     try:
         return _read_rows(export, settings, catalogue, location)
+    except ExtractMappingError as error:
+        return FileReading(location, error=str(error))
     except csv.Error as error:
         return FileReading(location, error=f"cannot be parsed as CSV ({error}); check that it is a complete, unaltered export")
     finally:
@@ -397,7 +400,7 @@ def _settle(
         if day is None or value is None:
             continue  # counted and named above among the contradicting rows
         amount = value * sign
-        if item.refund_type and amount > 0:
+        if (item.refund_type or item.amount_text.credit) and amount > 0:
             amount = -amount
 
         currency, problem, assumed = _currency_of(item, columns, settings, layout)
@@ -485,6 +488,8 @@ def _currency_of(item: _PendingCharge, columns: ColumnMap, settings: FileSetting
                 return "", f"currency {cell!r} is not an ISO 4217 code", False
             if written and written not in (DOLLAR, code):
                 return "", f"amount is in {written} but the currency column says {code}; correct the row or the column", False
+            if written == DOLLAR and code not in DOLLAR_SIGN_CURRENCIES:
+                return "", f"amount has a $ sign but the currency column says {code}; correct the row or the column", False
             return code, None, False
     if written and written != DOLLAR:
         return written, None, False

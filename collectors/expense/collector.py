@@ -61,6 +61,7 @@ class ExpenseCollector:
     def collect(self, context: CollectContext) -> CollectorResult:
         outcome = CollectorOutcome(collector=self.name, source=self.source.value)
         exports = []
+        seen: set[Path] = set()
         for entry in self.settings.files:
             paths = expand_paths(entry, self.config.base_dir)
             if not paths:
@@ -68,6 +69,11 @@ class ExpenseCollector:
                 outcome.scopes_not_seen.append(ScopeGap(entry.path, reason))
                 context.logger.warning("%s: %s: %s", self.name, entry.path, reason)
             for path in paths:
+                if path.resolve() in seen:
+                    # Two entries naming one file would count each of its charges twice.
+                    outcome.notes.append(f"{self._location(path)}: named by more than one entry of sources.expense.files; read once.")
+                    continue
+                seen.add(path.resolve())
                 exports.append((path, replace(entry, path=str(path)), self._location(path)))
 
         for name in unknown_sanctioned_names(self.config.policy.sanctioned_vendors):
@@ -164,8 +170,11 @@ def vendor_assets(charges: list[Charge]) -> list[Asset]:
     for (vendor_id, account), group in sorted(groups.items()):
         vendor = group[0].vendor
         amounts: dict[str, Decimal] = defaultdict(Decimal)
+        api_credit_amounts: dict[str, Decimal] = defaultdict(Decimal)
         for charge in group:
             amounts[charge.currency] += charge.amount
+            if charge.kind == "api_credit":
+                api_credit_amounts[charge.currency] += charge.amount
         departments = sorted({charge.department for charge in group if charge.department})
         first = min(group, key=lambda charge: (charge.file, charge.row))
         assets.append(
@@ -183,6 +192,7 @@ def vendor_assets(charges: list[Charge]) -> list[Asset]:
                     "category": vendor.category,
                     "cardholder": first.cardholder,
                     "card": first.card,
+                    "cards": sorted({charge.card for charge in group if charge.card}),
                     "departments": departments,
                     "kinds": sorted({charge.kind for charge in group}),
                     "channels": sorted({charge.channel for charge in group}),
@@ -194,6 +204,7 @@ def vendor_assets(charges: list[Charge]) -> list[Asset]:
                     "app_store_charge_count": sum(1 for charge in group if charge.channel == "app_store"),
                     "auto_recharges": sorted({charge.auto_recharge for charge in group if charge.auto_recharge}),
                     "amounts": {currency: decimal_text(amounts[currency]) for currency in sorted(amounts)},
+                    "api_credit_amounts": {currency: decimal_text(api_credit_amounts[currency]) for currency in sorted(api_credit_amounts)},
                     "first_date": min(charge.date for charge in group).isoformat(),
                     "last_date": max(charge.date for charge in group).isoformat(),
                     "files": sorted({charge.file for charge in group}),

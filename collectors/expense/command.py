@@ -79,15 +79,19 @@ def _run(files: tuple[Path, ...], output_format: str, config_path: Path | None) 
 
 def expand_arguments(files: tuple[Path, ...]) -> list[Path]:
     """Expand the arguments that are glob patterns (quoted on the command line, or from a shell
-    that does not expand them) into the files they match, sorted. A pattern that matches no file
-    and a path that does not exist are kept, so that reading them reports them as not found."""
+    that does not expand them) into the files they match, sorted, each file once. A pattern that
+    matches no file and a path that does not exist are kept, so that reading them reports them
+    as not found."""
     paths: list[Path] = []
+    seen: set[Path] = set()
     for path in files:
-        matches: list[str] = []
+        matches: list[Path] = [path]
         if glob.has_magic(str(path)) and not path.exists():
-            matches = sorted(found for found in glob.glob(str(path), recursive=True) if Path(found).is_file())
-        if matches:
-            paths.extend(Path(found) for found in matches)
-        else:
-            paths.append(path)
+            matches = [Path(found) for found in sorted(glob.glob(str(path), recursive=True)) if Path(found).is_file()] or [path]
+        for match in matches:
+            if match.resolve() in seen:
+                LOGGER.warning("expense: %s: named more than once; read once", match)
+                continue
+            seen.add(match.resolve())
+            paths.append(match)
     return paths

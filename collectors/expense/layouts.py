@@ -348,7 +348,8 @@ def missing_columns(layout: Layout, headers: list[str], mapping: dict[str, tuple
         if found:
             return None
         expected = mapped or layout.columns.get(name, ())
-        return f"{name} ({' or '.join(map(_column_words, expected)) or 'not mapped'})"
+        config_name = "merchant" if name == "descriptor" else name
+        return f"{config_name} ({' or '.join(map(_column_words, expected)) or 'not mapped'})"
 
     missing = [problem for problem in (lacks("date"), lacks("descriptor")) if problem]
     # The amount is one column, or debit and credit columns.
@@ -358,6 +359,19 @@ def missing_columns(layout: Layout, headers: list[str], mapping: dict[str, tuple
         missing.append(amount)
     elif amount and split:
         missing.extend(split if mapping.get("debit") or mapping.get("credit") else [amount])
+    return missing
+
+
+def missing_mapped_columns(headers: list[str], mapping: dict[str, tuple[str | int, ...]]) -> list[str]:
+    """List the columns the config maps that a header row lacks, by the config's own key, such
+    as `department (Dept)`, for an error message."""
+    keys = [header_key(header) for header in headers]
+    config_names = {field: name for name, field in CONFIG_FIELD_NAMES.items()} | {"cardholder_parts": "cardholder"}
+    missing = []
+    for name, columns in mapping.items():
+        absent = [column for column in columns if not _mapped_positions(keys, (column,))]
+        if absent:
+            missing.append(f"{config_names.get(name, name)} ({' and '.join(map(_column_words, absent))})")
     return missing
 
 

@@ -93,10 +93,13 @@ def mark_auto_recharges(charges: list[Charge], burst: BurstSettings) -> list[Aut
     card (or cardholder) in one currency, each at most `burst.max_gap_days` after the previous
     one. Seat subscriptions and refunds never join a burst.
     """
-    groups: dict[tuple[str, str, str, str], list[Charge]] = {}
+    groups: dict[tuple[str, str, str, str, str], list[Charge]] = {}
     for charge in charges:
         if charge.vendor.api and charge.kind != "seat" and charge.amount > 0:
-            key = (charge.vendor.id, charge.cardholder or "", charge.card or "", charge.currency)
+            # A file that names no cardholder and no card is taken as one card's statement, so
+            # such charges from different files are on different cards.
+            file = "" if charge.cardholder or charge.card else charge.file
+            key = (charge.vendor.id, charge.cardholder or "", charge.card or "", charge.currency, file)
             groups.setdefault(key, []).append(charge)
 
     runs: list[list[Charge]] = []

@@ -14,7 +14,7 @@ marked personal are left out and counted in the notes.
 Column numbers count from 1, the constant `DETAIL` being column 1, as Concur's specification
 numbers them. An extract whose version places a field elsewhere is mapped by number in the config
 (`columns: {amount: 124}`). The defaults were checked against the public SAE test files of a
-university's Concur integration: its parser reads the report, entry, expense type and personal
+university's Concur integration. Its parser reads the report, entry, expense type and personal
 flag from these columns, and the files' values show the dates, vendors and amounts in the others.
 """
 
@@ -56,6 +56,9 @@ DEFAULT_COLUMNS: dict[str, tuple[int, ...]] = {
 # Fields a config may map by number; the rest of FIELDS mean nothing in an extract.
 MAPPABLE = ("date", "descriptor", "memo", "amount", "currency", "cardholder", "cardholder_parts", "card", "department")
 
+# The config's names of fields that the code names otherwise.
+CONFIG_KEYS = {"descriptor": "merchant", "cardholder_parts": "cardholder"}
+
 # Reasons a line is not a charge. The layout leaves these row types out, and the notes count them.
 FURTHER_JOURNAL_LINE = "further journal line"
 NO_ENTRY = "no expense entry"
@@ -91,11 +94,8 @@ def column_map(mapping: dict[str, tuple[object, ...]] | None) -> tuple[ColumnMap
     """Return where each field sits in the rows `ExtractRows` yields, and the extract columns
     (zero-based) each field is read from, with the config's numbers replacing the defaults."""
     numbers = dict(DEFAULT_COLUMNS)
+    check_mapping(mapping)
     for name, numbered in (mapping or {}).items():
-        if name not in MAPPABLE:
-            raise ExtractMappingError(f"columns.{name} does not apply to a Standard Accounting Extract; map date, merchant, memo, amount, currency, cardholder, card or department")
-        if not all(isinstance(number, int) and not isinstance(number, bool) for number in numbered):
-            raise ExtractMappingError("a Standard Accounting Extract has no header row; name its columns by number (1 is the DETAIL column), such as amount: 124")
         if name == "cardholder":
             numbers.pop("cardholder_parts", None)
         if name == "cardholder_parts":
@@ -114,6 +114,29 @@ def column_map(mapping: dict[str, tuple[object, ...]] | None) -> tuple[ColumnMap
     return ColumnMap(positions, headers, None, width + 1), sources
 
 
+def check_mapping(mapping: dict[str, tuple[object, ...]] | None) -> None:
+    """Raise ExtractMappingError unless every field the config maps applies to an extract and is
+    named by number."""
+    for name, numbered in (mapping or {}).items():
+        if name not in MAPPABLE:
+            raise ExtractMappingError(
+                f"columns.{name} does not apply to a Standard Accounting Extract; map date, merchant, memo, amount, currency, cardholder, card or department"
+            )
+        if not all(isinstance(number, int) and not isinstance(number, bool) for number in numbered):
+            raise ExtractMappingError("a Standard Accounting Extract has no header row; name its columns by number (1 is the DETAIL column), such as amount: 124")
+
+
+def configured_beyond(mapping: dict[str, tuple[object, ...]] | None, width: int) -> str | None:
+    """Return the error for a column number of the config beyond the `width` fields of the
+    extract's lines, or None when every mapped column is within them."""
+    for name, numbered in (mapping or {}).items():
+        beyond = [number for number in numbered if isinstance(number, int) and number > width]
+        if beyond:
+            key = CONFIG_KEYS.get(name, name)
+            return f"columns.{key}: column {beyond[0]} is beyond the {width} fields of this extract's DETAIL lines; check the number"
+    return None
+
+
 @dataclass
 class ExtractRows:
     """The DETAIL lines of an extract as rows of the fields a charge needs, one row per line.
@@ -125,6 +148,7 @@ class ExtractRows:
     stream: IO[str]
     header: ExtractHeader
     sources: dict[str, tuple[int, ...]]
+    mapping: dict[str, tuple[object, ...]] | None = None
     detail_lines: int = 0
     _seen_entries: set[tuple[str, ...]] = field(default_factory=set)
 
@@ -141,6 +165,8 @@ class ExtractRows:
     def __iter__(self) -> Iterator[list[str] | RowProblem]:
         needed = max(max(numbers) for numbers in self.sources.values() if numbers) + 1
         needed = max(needed, ENTRY_IS_PERSONAL, ENTRY_ID)
+        default_needed = max(max(numbers) for numbers in DEFAULT_COLUMNS.values())
+        mapping_checked = not self.mapping
         for line in self.stream:
             text = line.rstrip("\r\n")
             if not text.strip():
@@ -151,6 +177,13 @@ class ExtractRows:
                 yield RowProblem(f"starts with {cells[0][:20]!r} where a Standard Accounting Extract line starts with DETAIL")
                 continue
             self.detail_lines += 1
+            if not mapping_checked and len(cells) >= default_needed:
+                # A config number beyond the first whole line is beyond every line, unlike a
+                # line cut short.
+                mapping_checked = True
+                problem = configured_beyond(self.mapping, len(cells))
+                if problem:
+                    raise ExtractMappingError(problem)
             if len(cells) < needed:
                 yield RowProblem(f"has {len(cells)} fields where the columns read need {needed}; the line may be cut short")
                 continue
@@ -167,7 +200,9 @@ class ExtractRows:
         elif cells[ENTRY_IS_PERSONAL - 1].strip().upper() == "Y":
             row.append(PERSONAL)
         else:
-            key = (cells[REPORT_KEY - 1].strip(), entry, *(cells[index].strip() for index in self.sources["date"] + self.sources["amount"]))
+            # The transaction date is in the key because test extracts reuse one entry id for
+            # entries of different days.
+            key = (cells[REPORT_KEY - 1].strip(), entry, cells[TRANSACTION_DATE - 1].strip())
             row.append(FURTHER_JOURNAL_LINE if key in self._seen_entries else "")
             self._seen_entries.add(key)
         return row

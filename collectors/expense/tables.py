@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from collectors.expense import sae
-from collectors.expense.layouts import CONCUR_SAE, ColumnMap, Layout, layout_by_name, missing_columns, recognise
+from collectors.expense.layouts import CONCUR_SAE, ColumnMap, Layout, layout_by_name, missing_columns, missing_mapped_columns, recognise
 
 HEADER_SEARCH_ROWS = 30
 DELIMITERS = (",", ";", "\t", "|")
@@ -90,6 +91,8 @@ def open_export(
         with path.open("rb") as probe:
             head = probe.read(ENCODING_SAMPLE_BYTES)
     except FileNotFoundError:
+        if glob.has_magic(str(path)):
+            raise ExportUnreadable("no file matches this pattern; check the pattern and the folder it starts from") from None
         raise ExportUnreadable("file not found; check the path") from None
     except IsADirectoryError:
         raise ExportUnreadable("is a folder; name the export files in it, or a glob such as exports/*.csv") from None
@@ -173,7 +176,7 @@ def _open_extract(path: Path, stream: Any, codec: str, mapping: dict[str, tuple[
         columns, sources = sae.column_map(mapping)
     except sae.ExtractMappingError as error:
         raise ExportUnreadable(str(error)) from None
-    rows = sae.ExtractRows(stream, header, sources)
+    rows = sae.ExtractRows(stream, header, sources, mapping)
     return OpenExport(
         path, CONCUR_SAE, columns, 1, iter(rows), codec, "|", close=stream.close, closing_notes=rows.closing_notes, title=rows.describe()
     )
@@ -209,12 +212,15 @@ def _no_header_reason(lines: list[str], mapping: dict[str, tuple[str, ...]] | No
 def _missing_columns_reason(headers: list[str], mapping: dict[str, tuple[Any, ...]] | None, forced: str | None, where: str) -> str | None:
     """Name the columns that the config's mapping or format expects and no header row has, and
     the setting to check."""
+    if mapping and missing_mapped_columns(headers, mapping):
+        missing = missing_mapped_columns(headers, mapping)
+        return f"no header row in {where} has the columns for {', '.join(missing)}; check these names under columns in the config"
     layout = layout_by_name(forced or "generic")
     missing = missing_columns(layout, headers, mapping)
     if not missing:
         return None
     if mapping:
-        check = "check the column names under columns in the config"
+        check = "map them under columns in the config"
     else:
         check = f"check format: {forced} in the config, which names the {layout.title} layout; this file may have another"
     return f"no header row in {where} has the columns for {', '.join(missing)}; {check}"
