@@ -358,8 +358,9 @@ API_CREDIT_ON_CARD = Rule(
         "and data settings are invisible to the admin inventories, and an auto-recharge keeps it funded unnoticed."
     ),
     remediation=(
-        "Move the API use into a managed account (an OpenAI project, an Anthropic workspace or a cloud deployment) "
-        "with its own keys and budget, then remove the card from the vendor's billing settings (and turn off "
+        "Move the API use into an account the organisation manages (the vendor's organisation or team account, "
+        "such as an OpenAI project or an Anthropic workspace, or a cloud deployment) with its own keys and budget, "
+        "then remove the card from the vendor's billing settings (and turn off "
         "auto-recharge where it is on)."
     ),
     limits=(

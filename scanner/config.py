@@ -203,7 +203,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
         wanted = " or ".join(_YAML_TYPE_NAMES.get(name, name) for name in expected)
         return f"must be {wanted}, not {found} ({_shown(error.instance)})"
     if error.validator == "enum":
-        return f"{_shown(error.instance)} is not one of {', '.join(map(str, error.validator_value))}"
+        return f"{_shown(error.instance)} is not one of {', '.join(_shown(value) for value in error.validator_value)}"
     if error.validator == "const":
         return f"must be {error.validator_value!r}, not {found} {_shown(error.instance)}"
     if error.validator == "required":

@@ -150,7 +150,7 @@ def test_pattern_error_keeps_acronym_and_drops_default_prefix(tmp_path):
         load_config(path)
     assert str(caught.value) == (
         f"{path}: line 4: invalid value at 'sources.expense.currency': euro is not valid here: expected "
-        "ISO 4217 code of amounts that name no currency, for files with no currency column"
+        "an ISO 4217 code for the amounts that name no currency, in files with no currency column"
     )
 
 

@@ -206,7 +206,37 @@ def test_currency_symbol_names_currency(tmp_path):
 def test_bare_dollar_is_usd_and_said(tmp_path):
     reading = read(write(tmp_path, ["Date,Description,Amount", "2026-11-03,ANTHROPIC,$20.00"]))
     assert reading.charges[0].currency == "USD"
-    assert f"{reading.location}: 1 AI charge carries only a $ sign and no currency, read as USD. Set currency for this file if it is another dollar." in reading.notes
+    assert (
+        f"{reading.location}: 1 AI charge carries only a $ sign and no currency, read as USD. "
+        "Set currency for this file if it is another currency written with $."
+    ) in reading.notes
+
+
+def test_shared_signs_take_the_currency_column(tmp_path):
+    lines = [
+        "Date,Description,Amount,Currency",
+        "2026-11-01,OPENAI,¥2000,CNY",
+        "2026-11-02,OPENAI,¥2000,JPY",
+        "2026-11-03,OPENAI,\"200,00 kr\",SEK",
+        "2026-11-04,OPENAI,\"200,00 kr\",EUR",
+        "2026-11-05,OPENAI,¥2000,",
+        "2026-11-06,OPENAI,\"200,00 kr\",",
+    ]
+    reading = read(write(tmp_path, lines), FileSettings(decimal_mark=","))
+    assert [(charge.row, str(charge.amount), charge.currency) for charge in reading.charges] == [
+        (1, "2000", "CNY"),
+        (2, "2000", "JPY"),
+        (3, "200.00", "SEK"),
+        (5, "2000", "JPY"),
+        (6, "200.00", "XXX"),
+    ]
+    assert [(row.row, row.reason) for row in reading.bad_rows] == [
+        (4, "amount has a kr sign but the currency column says EUR; correct the row or the column"),
+    ]
+    assert (
+        f"{reading.location}: 1 AI charge names no currency (their currency cells are empty and the amounts name none), "
+        "listed under XXX, the ISO 4217 code for no currency. Set currency for this file in the config."
+    ) in reading.notes
 
 
 def test_file_currency_setting_names_a_dollar(tmp_path):

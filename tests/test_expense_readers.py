@@ -155,6 +155,32 @@ def test_expensify_claim_for_app_store_and_github(tmp_path):
     assert reading.unnamed_app_store_rows == 1
 
 
+def test_expensify_claims_with_typed_merchants(tmp_path):
+    # An employee types the merchant; the comment names the product.
+    claims = [
+        ("Cursor", "Cursor Pro monthly", "cursor"),
+        ("Claude", "Claude Pro", "anthropic"),
+        ("Mistral", "Le Chat Pro", "mistral"),
+        ("Windsurf", "Windsurf Pro", "codeium"),
+        ("Microsoft", "Copilot Pro", "microsoft-copilot"),
+        ("Gamma", "Gamma Pro", "gamma"),
+        ("Runway", "Runway Standard plan", "runway"),
+        ("Google", "Gemini Advanced", "google"),
+        ("Claude's Bistro", "Claude Pro team lunch", None),
+        ("Uber", "ride to the ChatGPT meetup", None),
+        ("Runway", "Airport parking", None),
+    ]
+    lines = ["Timestamp,Merchant,Amount,MCC,Category,Tag,Comment,Reimbursable,Original Currency,Original Amount,Receipt"]
+    lines += [f"2026-11-{day:02d} 09:00:00,{merchant},20.00,5818,Software,,{memo},yes,USD,20.00," for day, (merchant, memo, _) in enumerate(claims, start=1)]
+    path = tmp_path / "claims.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reading = read(path)
+    expected = [(row, vendor) for row, (_, _, vendor) in enumerate(claims, start=1) if vendor]
+    assert [(charge.row, charge.vendor.id) for charge in reading.charges] == expected
+    assert {charge.confidence for charge in reading.charges} == {"medium"}
+    assert {charge.channel for charge in reading.charges} == {"direct"}
+
+
 def test_new_expensify_download():
     reading = read("expensify_new.csv")
     assert reading.layout == "expensify_new"

@@ -14,20 +14,37 @@ from decimal import Decimal, InvalidOperation
 
 from collectors.expense.currencies import is_currency_code
 
-# Symbols and prefixes that name a currency outright. A bare `$` names no currency by itself:
-# it is kept as `$` and the file's currency decides (see charges.py).
+# Symbols and prefixes that name a currency outright. A bare `$`, `¥` or `kr` is shared by
+# several currencies: it is kept as the sign and the file's currency decides (see charges.py).
 CURRENCY_SYMBOLS = {
     "US$": "USD", "U$S": "USD", "CA$": "CAD", "C$": "CAD", "AU$": "AUD", "A$": "AUD", "NZ$": "NZD",
     "HK$": "HKD", "S$": "SGD", "MX$": "MXN", "R$": "BRL", "CN¥": "CNY", "€": "EUR", "£": "GBP",
-    "¥": "JPY", "₹": "INR", "₩": "KRW", "₪": "ILS", "₺": "TRY", "₽": "RUB", "₱": "PHP", "₫": "VND",
-    "zł": "PLN", "Kč": "CZK", "$": "$",
+    "¥": "¥", "₹": "INR", "₩": "KRW", "₪": "ILS", "₺": "TRY", "₽": "RUB", "₱": "PHP", "₫": "VND",
+    "zł": "PLN", "Kč": "CZK", "$": "$", "kr.": "kr", "kr": "kr",
 }
 DOLLAR = "$"
-# Currencies written with a `$` sign: the dollars, and the pesos and reais that use it too.
-DOLLAR_SIGN_CURRENCIES = frozenset(
-    "USD CAD AUD NZD HKD SGD TWD BSD BBD BZD BMD BND FJD GYD JMD KYD LRD NAD SBD SRD TTD XCD ZWL "
-    "MXN ARS CLP COP UYU DOP CUP BRL".split()
-)
+@dataclass(frozen=True)
+class SharedSign:
+    """A currency sign that several currencies use, and the one it means when nothing else
+    names the currency (None where no one currency is likely)."""
+
+    currencies: frozenset[str]
+    default: str | None
+
+
+# `$` is the sign of the dollars and of some pesos and reais. `¥` is the yen's and the yuan's.
+# `kr` is the sign of the kronor and kroner of Sweden, Norway, Denmark and Iceland.
+SHARED_SIGNS = {
+    "$": SharedSign(
+        frozenset(
+            "USD CAD AUD NZD HKD SGD TWD BSD BBD BZD BMD BND FJD GYD JMD KYD LRD NAD SBD SRD TTD XCD ZWL "
+            "MXN ARS CLP COP UYU DOP CUP BRL".split()
+        ),
+        "USD",
+    ),
+    "¥": SharedSign(frozenset({"JPY", "CNY"}), "JPY"),
+    "kr": SharedSign(frozenset({"SEK", "NOK", "DKK", "ISK"}), None),
+}
 
 # Words banks append to a credit or a debit.
 _CREDIT_SUFFIXES = ("CR", "CREDIT")

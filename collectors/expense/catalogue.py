@@ -138,6 +138,7 @@ class Prefix:
     tokens: tuple[str, ...]
     name: str
     whole: bool = False
+    point_of_sale: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,8 @@ class VendorCatalogue:
     api_hints: frozenset[str]
     samples: dict[str, list[Any]] = field(default_factory=dict)
     _cache: dict[str, DescriptorReading] = field(default_factory=dict, repr=False)
+    _name_token_cache: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _vendors_by_name: dict[tuple[str, ...], Vendor] = field(default_factory=dict, repr=False)
 
     def read_descriptor(self, descriptor: str) -> DescriptorReading:
         """Recognise the vendor a descriptor names, from the cache when it was seen before."""
@@ -213,6 +216,49 @@ class VendorCatalogue:
         kind = self._hinted_kind(tokens) or vendor.default_kind
         return VendorMatch(vendor, kind, "medium", DIRECT, platform_name, "memo")
 
+    def match_claim(self, merchant: str, memo: str) -> VendorMatch | None:
+        """Match an expense claim whose merchant a person typed (`Cursor`, `Claude`) rather than
+        a card statement wrote: the merchant or memo names a product, and the merchant names that
+        product's vendor. Confidence is medium, as for other matches that rest on typed text."""
+        merchant_tokens = normalise_tokens(merchant)
+        if not merchant_tokens or not self.business_words.isdisjoint(merchant_tokens):
+            return None
+        memo_tokens = normalise_tokens(memo)
+        kind_tokens = merchant_tokens + memo_tokens
+        found = self.products.find(merchant_tokens) + self.products.find(memo_tokens)
+        for pattern in sorted(found, key=lambda pattern: -len(pattern.tokens)):
+            if self._name_tokens(pattern.vendor).isdisjoint(merchant_tokens):
+                continue
+            kind = self._hinted_kind(kind_tokens) or pattern.vendor.default_kind
+            return VendorMatch(pattern.vendor, kind, "medium", DIRECT, None, "memo")
+
+        # A merchant that is exactly a vendor's name (Gamma, Runway), with the memo naming it
+        # again (Gamma Pro), is that vendor even where its name alone is a common word.
+        vendor = self._vendor_named(tuple(token for token in merchant_tokens if token not in self.neutral_words))
+        if vendor is not None and not self._name_tokens(vendor).isdisjoint(memo_tokens):
+            kind = self._hinted_kind(kind_tokens) or vendor.default_kind
+            return VendorMatch(vendor, kind, "medium", DIRECT, None, "memo")
+        return None
+
+    def _vendor_named(self, tokens: tuple[str, ...]) -> Vendor | None:
+        """Return the vendor one of whose names is exactly these tokens."""
+        if not self._vendors_by_name:
+            for vendor in self.vendors.values():
+                for name in vendor.all_names:
+                    key = tuple(token for token in normalise_tokens(name) if token not in self.neutral_words)
+                    if key:
+                        self._vendors_by_name.setdefault(key, vendor)
+        return self._vendors_by_name.get(tokens)
+
+    def _name_tokens(self, vendor: Vendor) -> frozenset[str]:
+        """Return the distinctive tokens of a vendor's id, name and aliases (not AI or INC)."""
+        cached = self._name_token_cache.get(vendor.id)
+        if cached is None:
+            tokens = {token for name in vendor.all_names for token in normalise_tokens(name)}
+            cached = frozenset(tokens - self.neutral_words)
+            self._name_token_cache[vendor.id] = cached
+        return cached
+
     def vendor_for_name(self, name: str) -> Vendor | None:
         """Return the vendor a name from policy.sanctioned_vendors refers to, case-insensitively."""
         wanted = name.strip().casefold()
@@ -226,10 +272,15 @@ class VendorCatalogue:
         processor = _leading_prefix(tokens, self.processors)
         merchant_start = len(processor.tokens) if processor else 0
 
-        found = [pattern for pattern in self.descriptors.find(tokens, merchant_start) if self._stands_alone(pattern, tokens[merchant_start:])]
-        if found and all(len(pattern.tokens) == 1 for pattern in found) and not self.business_words.isdisjoint(tokens):
-            # One vendor word beside the word for a local business (PERPLEXITY BREWING) is
-            # that business, not the vendor.
+        point_of_sale = processor is not None and processor.point_of_sale
+        found = [
+            pattern
+            for pattern in self.descriptors.find(tokens, merchant_start)
+            if self._stands_alone(pattern, tokens[merchant_start:]) and not (pattern.common_word and point_of_sale)
+        ]
+        if found and not self.business_words.isdisjoint(tokens):
+            # A vendor's name beside the word for a local business (PERPLEXITY BREWING) is that
+            # business, not the vendor.
             found = []
         if found:
             channel, channel_name = (PROCESSOR, processor.name) if processor else (DIRECT, None)
@@ -400,7 +451,7 @@ def _parse_prefixes(entries: Any, key: str) -> list[Prefix]:
         tokens = tuple(normalise_tokens(str(entry.get("pattern", ""))))
         if not tokens or not entry.get("name"):
             raise CatalogueError(f"{key}: {entry!r} needs a pattern and a name")
-        prefixes.append(Prefix(tokens, str(entry["name"]), bool(entry.get("whole", False))))
+        prefixes.append(Prefix(tokens, str(entry["name"]), bool(entry.get("whole", False)), bool(entry.get("point_of_sale", False))))
     # Sorted by length, longest first, so that PADDLE NET wins over PADDLE.
     return sorted(prefixes, key=lambda prefix: -len(prefix.tokens))
 

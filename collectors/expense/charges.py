@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from collectors.expense.amounts import CURRENCY_SYMBOLS, DOLLAR, DOLLAR_SIGN_CURRENCIES, AmountText, amount_from_number, read_amount
+from collectors.expense.amounts import CURRENCY_SYMBOLS, SHARED_SIGNS, AmountText, amount_from_number, read_amount
 from collectors.expense.catalogue import APP_STORE, DescriptorReading, Vendor, VendorCatalogue, VendorMatch
 from collectors.expense.conventions import (
     DATE_ORDER_WORDS,
@@ -166,6 +166,7 @@ def _read_rows(export: OpenExport, settings: FileSettings, catalogue: VendorCata
     width = columns.width
     delimiter = export.delimiter or ","
     read_descriptor = catalogue.read_descriptor
+    claims = layout.claims
     # The same cardholders, merchants and memos recur on many charges; one copy of each is kept.
     strings: dict[str, str] = {}
 
@@ -212,13 +213,18 @@ def _read_rows(export: OpenExport, settings: FileSettings, catalogue: VendorCata
             reading.add_bad_row(row_number, problem)
             continue
 
-        if described is None:
+        if described is None and not claims:
             continue
         memo = " ".join(_text(cells, index) for index in memos_at).strip()
-        match = _charge_match(catalogue, described, memo)
-        if match is None:
-            if described.memo_channel == APP_STORE:
+        match = None
+        if claims and (described is None or described.match is None):
+            # A merchant typed in an expense claim (Cursor, Claude) is no card descriptor.
+            match = catalogue.match_claim(descriptor, memo)
+        if match is None and described is not None:
+            match = _charge_match(catalogue, described, memo)
+            if match is None and described.memo_channel == APP_STORE:
                 reading.unnamed_app_store_rows += 1
+        if match is None:
             continue
 
         pending.append(
@@ -430,17 +436,20 @@ def _settle(
             )
         )
 
-    dollars = assumed_currency["USD"]
-    if dollars:
-        charges = "1 AI charge carries" if dollars == 1 else f"{dollars} AI charges carry"
-        reading.notes.append(
-            f"{location}: {charges} only a $ sign and no currency, read as USD. Set currency for this file if it is another dollar."
-        )
+    for sign, shared in SHARED_SIGNS.items():
+        count = assumed_currency[shared.default] if shared.default else 0
+        if count:
+            charges = "1 AI charge carries" if count == 1 else f"{count} AI charges carry"
+            reading.notes.append(
+                f"{location}: {charges} only a {sign} sign and no currency, read as {shared.default}. "
+                f"Set currency for this file if it is another currency written with {sign}."
+            )
     unnamed = assumed_currency[NO_CURRENCY]
     if unnamed:
         charges = "1 AI charge names" if unnamed == 1 else f"{unnamed} AI charges name"
+        where = "their currency cells are empty" if columns.first("currency") is not None else "the file has no currency column"
         reading.notes.append(
-            f"{location}: {charges} no currency (the file has no currency column and the amounts name none), listed under "
+            f"{location}: {charges} no currency ({where} and the amounts name none), listed under "
             f"{NO_CURRENCY}, the ISO 4217 code for no currency. Set currency for this file in the config."
         )
     if reading.unnamed_app_store_rows:
@@ -477,27 +486,30 @@ def _currency_of(item: _PendingCharge, columns: ColumnMap, settings: FileSetting
     The sources are tried in order: its currency column, the code or symbol in its amount, the
     amount column's header, the file's setting and the layout's currency. A bare `$` is USD, and
     a charge with none of these is `XXX`. Return the code, the reason the row is bad if it is,
-    and whether the code was assumed (USD for a `$`, or XXX).
+    and whether the code was assumed (USD for a `$`, JPY for a `¥`, or XXX).
     """
     cell = item.currency_cell.strip()
     written = item.amount_text.currency
+    sign = written if written in SHARED_SIGNS else None
     if cell:
         code = CURRENCY_SYMBOLS.get(cell, cell.upper())
-        if code != DOLLAR:
+        if code in SHARED_SIGNS:
+            sign = sign or code
+        else:
             if not is_currency_code(code):
                 return "", f"currency {cell!r} is not an ISO 4217 code", False
-            if written and written not in (DOLLAR, code):
+            if written and not sign and written != code:
                 return "", f"amount is in {written} but the currency column says {code}; correct the row or the column", False
-            if written == DOLLAR and code not in DOLLAR_SIGN_CURRENCIES:
-                return "", f"amount has a $ sign but the currency column says {code}; correct the row or the column", False
+            if sign and code not in SHARED_SIGNS[sign].currencies:
+                return "", f"amount has a {sign} sign but the currency column says {code}; correct the row or the column", False
             return code, None, False
-    if written and written != DOLLAR:
+    if written and not sign:
         return written, None, False
     for fallback in (columns.header_currency, settings.currency, layout.currency):
         if fallback:
             return fallback, None, False
-    if written == DOLLAR or cell == DOLLAR:
-        return "USD", None, True
+    if sign and SHARED_SIGNS[sign].default:
+        return SHARED_SIGNS[sign].default, None, True
     return NO_CURRENCY, None, True
 
 

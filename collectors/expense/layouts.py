@@ -89,6 +89,9 @@ class Layout:
     currency: str | None = None
     non_charge_types: frozenset[str] = PAYMENT_TYPES
     refund_types: frozenset[str] = REFUND_TYPES
+    # Whether the merchant is what a person typed or picked in an expense claim (Expensify,
+    # Concur), rather than the descriptor a card network wrote.
+    claims: bool = False
     # What each left-out type means, for the notes, in the singular and the plural; by default
     # they are card payments.
     left_out_words: dict[str, tuple[str, str]] | None = None
@@ -210,6 +213,7 @@ EXPENSIFY_CLASSIC = Layout(
     },
     decimal_mark=".",
     charge_sign=1,
+    claims=True,
 )
 
 EXPENSIFY_NEW = Layout(
@@ -226,6 +230,7 @@ EXPENSIFY_NEW = Layout(
         "type": (),
     },
     charge_sign=1,
+    claims=True,
 )
 
 CONCUR = Layout(
@@ -257,6 +262,7 @@ CONCUR = Layout(
         "department": ("department", "org unit 1", "cost center", "cost centre"),
     },
     charge_sign=1,
+    claims=True,
 )
 
 # The Standard Accounting Extract has no header row: sae.py finds its fields by column number
@@ -277,6 +283,7 @@ CONCUR_SAE = Layout(
         "no expense entry": ("journal line of no expense entry, such as a cash advance", "journal lines of no expense entry, such as cash advances"),
         "personal": ("line of an entry marked personal", "lines of entries marked personal"),
     },
+    claims=True,
 )
 
 GENERIC = Layout(
