@@ -73,6 +73,11 @@ def test_processor_prefix_sets_channel():
     assert CATALOGUE.match("ELEVENLABS.IO").channel == DIRECT
 
 
+def test_vendor_named_by_processor_word_is_direct():
+    assert CATALOGUE.match("GOOGLE GEMINI").channel == DIRECT
+    assert CATALOGUE.match("GOOGLE *GEMINI").vendor.id == "google"
+
+
 def test_app_store_charge_needs_its_memo():
     assert CATALOGUE.match("APPLE.COM/BILL", "") is None
     assert CATALOGUE.match("APPLE.COM/BILL", "iCloud+ 50GB") is None

@@ -284,6 +284,9 @@ class VendorCatalogue:
             found = []
         if found:
             channel, channel_name = (PROCESSOR, processor.name) if processor else (DIRECT, None)
+            if processor and any(pattern.tokens[: len(processor.tokens)] == processor.tokens for pattern in found):
+                # GOOGLE GEMINI is Google billing its own product, not a payment through Google.
+                channel, channel_name = DIRECT, None
             return DescriptorReading(self._vendor_match(found, tokens, channel, channel_name))
 
         app_store = _contained_prefix(tokens, self.app_stores)
