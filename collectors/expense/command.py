@@ -49,7 +49,7 @@ def expenses(files: tuple[Path, ...], output_format: str, config_path: Path | No
 def _run(files: tuple[Path, ...], output_format: str, config_path: Path | None) -> None:
     from collectors.expense.attribution import unknown_sanctioned_names, unknown_sanctioned_warning  # noqa: PLC0415
     from collectors.expense.catalogue import load_catalogue  # noqa: PLC0415
-    from collectors.expense.output import reading_counts, render_csv, render_json, render_text  # noqa: PLC0415
+    from collectors.expense.output import reading_counts, render_csv, render_text, stream_json  # noqa: PLC0415
     from collectors.expense.review import review_exports  # noqa: PLC0415
     from collectors.expense.settings import parse_settings  # noqa: PLC0415
     from scanner.config import load_config  # noqa: PLC0415
@@ -69,8 +69,12 @@ def _run(files: tuple[Path, ...], output_format: str, config_path: Path | None) 
 
     unreadable = review.unreadable
     if len(unreadable) < len(review.files):
-        render = {"json": render_json, "csv": render_csv, "text": render_text}[output_format]
-        click.echo(render(review, sanctioned), nl=False)
+        if output_format == "json":
+            for piece in stream_json(review, sanctioned):
+                click.echo(piece, nl=False)
+        else:
+            render = {"csv": render_csv, "text": render_text}[output_format]
+            click.echo(render(review, sanctioned), nl=False)
     for reading in unreadable:
         click.echo(f"shadowmap: error: {reading.location}: {reading.error}", err=True)
     if unreadable:

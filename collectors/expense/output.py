@@ -14,12 +14,14 @@ import io
 import json
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterator
 
 from collectors.expense.attribution import is_sanctioned
 from collectors.expense.charges import Charge, FileReading
 from collectors.expense.review import ExpenseReview
 from scanner.model import decimal_text
+
+STREAM_PIECE_SIZE = 64 * 1024
 
 CSV_COLUMNS = (
     "file", "row", "date", "merchant", "amount", "currency", "vendor", "vendor_name", "category", "kind",
@@ -72,7 +74,22 @@ def review_document(review: ExpenseReview, sanctioned: tuple[str, ...] | None) -
 
 
 def render_json(review: ExpenseReview, sanctioned: tuple[str, ...] | None) -> str:
-    return json.dumps(review_document(review, sanctioned), indent=2, ensure_ascii=False) + "\n"
+    return "".join(stream_json(review, sanctioned))
+
+
+def stream_json(review: ExpenseReview, sanctioned: tuple[str, ...] | None) -> Iterator[str]:
+    """Yield the JSON document in pieces of about 64 KB, so that a large result is written out
+    as it is encoded rather than held as one string."""
+    pieces: list[str] = []
+    size = 0
+    for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(review_document(review, sanctioned)):
+        pieces.append(chunk)
+        size += len(chunk)
+        if size >= STREAM_PIECE_SIZE:
+            yield "".join(pieces)
+            pieces, size = [], 0
+    pieces.append("\n")
+    yield "".join(pieces)
 
 
 def render_csv(review: ExpenseReview, sanctioned: tuple[str, ...] | None) -> str:
