@@ -127,7 +127,20 @@ def _check_unowned_spend(context: RuleContext) -> Iterable[Violation] | None:
         unowned[_vendor_asset_id(line)].append(line)
 
     assets = {asset.id: asset for asset in _expense_assets(context)}
-    return [_unowned_violation(asset_id, lines, assets.get(asset_id)) for asset_id, lines in sorted(unowned.items())]
+    return [
+        _unowned_violation(asset_id, lines, assets.get(asset_id))
+        for asset_id, lines in sorted(unowned.items())
+        # Charges refunded in full, or a refund alone, leave no spend to own.
+        if _has_spend(lines)
+    ]
+
+
+def _has_spend(lines: list[SpendLine]) -> bool:
+    """Check whether the lines add up to more than zero in some currency."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        totals[line.currency] += line.amount
+    return any(total > 0 for total in totals.values())
 
 
 def _unowned_violation(asset_id: str, lines: list[SpendLine], asset: Asset | None) -> Violation:

@@ -126,10 +126,17 @@ def test_unowned_spend_keeps_currencies_apart(tmp_path):
     assert finding.evidence["charge_count"] == 2
 
 
-def test_unowned_spend_names_card_without_cardholder():
-    context = context_for("generic_debit_credit.csv", settings=FileSettings(currency="USD"), policy=Policy(sanctioned_vendors=("GitHub Copilot",)))
+def _card_only_export(folder: Path) -> Path:
+    path = folder / "card.csv"
+    path.write_text("Date,Description,Amount,Currency,Card\n2026-11-03,GITHUB COPILOT,19.00,USD,7731\n", encoding="utf-8")
+    return path
+
+
+def test_unowned_spend_names_card_without_cardholder(tmp_path):
+    _card_only_export(tmp_path)
+    context = context_for("card.csv", folder=tmp_path, policy=Policy(sanctioned_vendors=("GitHub Copilot",)))
     assert messages(UNOWNED_SPEND, context) == [
-        "GitHub Copilot charges on card 7731 (2 charges, USD 0.00 net) reach no owner, because no mapping under owners covers their vendor, cardholder or department."
+        "GitHub Copilot charges on card 7731 (1 charge, USD 19.00 net) reach no owner, because no mapping under owners covers their vendor, cardholder or department."
     ]
 
 
@@ -160,7 +167,21 @@ def test_unowned_finding_suggests_a_match():
     ]
 
 
-def test_unowned_finding_without_department_suggests_vendor_and_cardholder():
-    context = context_for("generic_debit_credit.csv", settings=FileSettings(currency="USD"), policy=Policy())
+def test_unowned_finding_without_department_suggests_vendor_and_cardholder(tmp_path):
+    _card_only_export(tmp_path)
+    context = context_for("card.csv", folder=tmp_path, policy=Policy())
     findings = UNOWNED_SPEND.run(context).findings
     assert findings[0].evidence["suggested_match"] == {"provider": "github-copilot", "account": "card 7731"}
+
+
+def test_refunded_charges_leave_no_unowned_finding(tmp_path):
+    (tmp_path / "refund.csv").write_text(
+        "Date,Description,Amount,Currency,Cardholder\n"
+        "2026-11-03,OPENAI *CHATGPT SUBSCR,20.00,USD,Ana Silva\n"
+        "2026-11-09,OPENAI *CHATGPT SUBSCR,-20.00,USD,Ana Silva\n"
+        "2026-11-12,ANTHROPIC,-15.00,USD,Ben Okafor\n"
+        "2026-11-14,STAPLES,12.00,USD,Ben Okafor\n"
+        "2026-11-15,DELTA AIR,300.00,USD,Ben Okafor\n",
+        encoding="utf-8",
+    )
+    assert UNOWNED_SPEND.run(context_for("refund.csv", folder=tmp_path, policy=Policy())).findings == []
