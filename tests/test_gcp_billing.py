@@ -242,6 +242,7 @@ def test_unrelated_json_not_seen(tmp_path):
         ("Vertex AI", "Gemini 2.5 Flash Batch Output Text", "Gemini 2.5 Flash (batch)"),
         ("Vertex AI", "Vertex AI Online Prediction n1-standard-4", None),
         ("Vertex AI", "Custom batch prediction hours", "Custom batch prediction hours (batch)"),
+        ("Vertex AI", "Online/Batch Prediction: Custom model n1-standard-4 node hours", None),
         ("Claude 3.5 Sonnet", "Claude 3.5 Sonnet Input Tokens", "Claude 3.5 Sonnet"),
         ("Llama 3.1 405B", "Llama 3.1 405B Batch Input Tokens", "Llama 3.1 405B (batch)"),
     ],
