@@ -256,3 +256,8 @@ def test_demo_scan_reports_gcp_findings(tmp_path):
         ("gcp.vertex.project-owner-label-missing", "gcp:project:552930118274"),
         ("gcp.vertex.resource-owner-label-missing", "gcp://aiplatform.googleapis.com/projects/552930118274/locations/us-central1/datasets/2209113348"),
     ]
+
+
+def test_label_value_with_other_number_character_is_valid():
+    # "²" is Unicode category No (number, other), which labels allow like any other number.
+    assert label_problems({"tier": "m²"}) == []
