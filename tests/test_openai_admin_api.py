@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from test_azure_live import _make_certificate
 
-from collectors.openai.admin_http import AdminApiClient, AdminApiError, AdminKeyError, AdminKeyHelp, RetryPolicy, check_base_url
+from collectors.openai.admin_http import AdminApiClient, AdminApiError, AdminApiUnreachable, AdminKeyError, AdminKeyHelp, RetryPolicy, check_base_url
 from collectors.openai.admin_pages import OPENAI_LIST, REPORT, LivePages, PageError, SnapshotPages, read_all, snapshot_path
 from scanner.errors import InputError
 
@@ -139,6 +139,44 @@ def test_client_uses_proxy_from_environment(fake_api, monkeypatch):
 
     assert response.json()["data"] == [{"id": "proj_a"}]
     assert fake_api.requests[0]["headers"]["host"] == "api.openai.test"
+
+
+def test_loopback_base_url_bypasses_proxy(fake_api, monkeypatch):
+    # Through a proxy, plain http to a local gateway would carry the admin key in clear text.
+    proxy = FakeAdminApi().start()
+    monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+    fake_api.add("/organization/projects", _list_page(["proj_a"], False))
+
+    try:
+        with _client(fake_api, RecordedSleep()) as client:
+            response = client.get("/organization/projects", [])
+    finally:
+        proxy.stop()
+
+    assert response.json()["data"] == [{"id": "proj_a"}]
+    assert proxy.requests == []
+    assert fake_api.requests[0]["headers"]["authorization"] == f"Bearer {TEST_ADMIN_KEY}"
+
+
+def test_proxy_refusing_tunnel_names_the_proxy(monkeypatch):
+    # The fake server knows no CONNECT, so as a proxy it refuses every tunnel.
+    proxy = FakeAdminApi().start()
+    monkeypatch.setenv("HTTPS_PROXY", proxy.base_url)
+    sleep = RecordedSleep()
+    proxy_name = proxy.base_url.removeprefix("http://")
+
+    try:
+        with AdminApiClient(base_url="https://api.openai.test/v1", headers={}, key_help=OPENAI_HELP, logger=logging.getLogger("shadowmap.test.admin"), sleep=sleep) as client:
+            with pytest.raises(AdminApiUnreachable) as raised:
+                client.get("/organization/projects", [])
+    finally:
+        proxy.stop()
+
+    failure = raised.value.failure
+    assert failure.host == f"the proxy {proxy_name} in HTTPS_PROXY"
+    assert failure.problem.startswith("the proxy refused the connection")
+    assert failure.advice == "check that HTTPS_PROXY names a running proxy that may reach api.openai.test, or add api.openai.test to NO_PROXY to connect directly"
+    assert sleep.waits == [2.0, 4.0]
 
 
 def test_client_trusts_ca_bundle_from_environment(tmp_path, monkeypatch):

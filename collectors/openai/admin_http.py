@@ -19,6 +19,7 @@ import socket
 import ssl
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -34,7 +35,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 
 # A connection that cannot be made (refused, unknown host, failed TLS handshake, connect timeout)
 # is not a sign of load, so waiting longer rarely helps and these get their own short retry budget.
-CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
+CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)
 
 # Key-shaped text in a provider's error message is cut out before the message is kept: OpenAI's
 # 401 message quotes the start and end of the key it was given.
@@ -186,14 +187,21 @@ class AdminApiClient:
         self.retry = retry
         self.sleep = sleep
         self.connect_timeout_seconds = connect_timeout_seconds
+        url = httpx.URL(base_url)
+        # A loopback base URL (a local gateway or test server) is reached directly: through a
+        # proxy, plain http would carry the admin key across the network in clear text.
+        loopback = _is_loopback(url.host)
+        self.proxy = None if loopback else environment_proxy(url)
         self._http = httpx.Client(
             base_url=base_url,
             headers=headers,
             timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
             follow_redirects=False,
             # Proxies (HTTPS_PROXY, NO_PROXY) and CA bundles (SSL_CERT_FILE, SSL_CERT_DIR) come from
-            # the environment, as they do for the cloud SDKs, so the client works behind a corporate proxy.
+            # the environment, as they do for the cloud SDKs, so the client works behind a corporate
+            # proxy. A transport of its own keeps the CA bundle but no proxy.
             trust_env=True,
+            transport=httpx.HTTPTransport(trust_env=True) if loopback else None,
         )
         self.host = _host_and_port(self._http.base_url)
         self._unreachable: ConnectFailure | None = None
@@ -227,7 +235,8 @@ class AdminApiClient:
                 if connect_failures >= self.retry.connect_attempts:
                     raise self._give_up(error, connect_failures) from None
                 wait = self._capped(self.retry.connect_backoff_seconds * 2 ** (connect_failures - 1))
-                problem = f"cannot connect to {self.host} ({type(error).__name__})"
+                target = f"the proxy {self.proxy.name}" if self.proxy is not None else self.host
+                problem = f"cannot connect to {target} ({type(error).__name__})"
                 self._log_retry(label, problem, wait, connect_failures + 1, self.retry.connect_attempts)
                 self.sleep(wait)
                 continue
@@ -265,10 +274,15 @@ class AdminApiClient:
 
     def _give_up(self, error: httpx.TransportError, attempts: int) -> AdminApiUnreachable:
         """Remember that the Admin API cannot be reached, so that no later request is sent."""
-        problem, advice = _connect_problem(error, self.host, self.key_help.provider, self.connect_timeout_seconds)
+        if self.proxy is not None:
+            host = f"the proxy {self.proxy.name} in {self.proxy.variable}"
+            problem, advice = _proxy_problem(error, self.proxy, self.host)
+        else:
+            host = self.host
+            problem, advice = _connect_problem(error, self.host, self.key_help.provider, self.connect_timeout_seconds)
         with self._lock:
             if self._unreachable is None:
-                self._unreachable = ConnectFailure(self.host, type(error).__name__, problem, advice, attempts)
+                self._unreachable = ConnectFailure(host, type(error).__name__, problem, advice, attempts)
             return AdminApiUnreachable(self._unreachable)
 
     def _log_retry(self, label: str, problem: str, wait: float, next_attempt: int, attempts: int) -> None:
@@ -320,6 +334,41 @@ def _connect_problem(error: httpx.TransportError, host: str, provider: str, conn
             f"to the CA bundle of a proxy that inspects TLS, and check {setting}",
         )
     return "no connection", f"check the network and {setting}"
+
+
+@dataclass(frozen=True)
+class EnvironmentProxy:
+    """The proxy the environment sets for a URL: the variable that sets it and its host and port."""
+
+    variable: str
+    name: str
+
+
+def environment_proxy(url: httpx.URL) -> EnvironmentProxy | None:
+    """Return the proxy that HTTPS_PROXY, HTTP_PROXY or ALL_PROXY (either letter case) sets for
+    `url`, unless NO_PROXY exempts its host, as httpx reads them."""
+    if urllib.request.proxy_bypass_environment(url.host):
+        return None
+    scheme_variable = "HTTPS_PROXY" if url.scheme == "https" else "HTTP_PROXY"
+    for variable in (scheme_variable, scheme_variable.lower(), "ALL_PROXY", "all_proxy"):
+        value = os.environ.get(variable, "").strip()
+        if value:
+            proxy = httpx.URL(value if "://" in value else f"http://{value}")
+            return EnvironmentProxy(variable, _host_and_port(proxy))
+    return None
+
+
+def _proxy_problem(error: httpx.TransportError, proxy: EnvironmentProxy, host: str) -> tuple[str, str]:
+    """Return what went wrong on the way through a proxy, and what to check."""
+    advice = (
+        f"check that {proxy.variable} names a running proxy that may reach {host}, or add {host.split(':')[0]} "
+        "to NO_PROXY to connect directly"
+    )
+    if isinstance(error, httpx.ProxyError):
+        return f"the proxy refused the connection ({error})", advice
+    if isinstance(_root_cause(error), ConnectionRefusedError):
+        return "connection refused", advice
+    return "no connection", advice
 
 
 def _root_cause(error: BaseException) -> BaseException:
