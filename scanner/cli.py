@@ -102,7 +102,7 @@ def scan(
         partial = [outcome for outcome in run.inventory.outcomes if outcome.status is not OutcomeStatus.OK]
         raise InputError(
             f"the run is partial ({len(partial)} of {len(run.inventory.outcomes)} collectors could not see everything), "
-            f"first: {first_problem(partial)}; {out_dir / 'report.json'} lists every source not seen"
+            f"first: {first_problem(partial)}; {out_dir / 'report.json'} lists what each collector could not see"
         )
     _exit_for(run, fail_on)
 

@@ -133,4 +133,10 @@ def first_problem(outcomes: list[CollectorOutcome]) -> str:
         if outcome.scopes_not_seen:
             gap = outcome.scopes_not_seen[0]
             return f"{gap.scope}: {gap.reason}"
+    for outcome in outcomes:
+        if outcome.skipped_row_count:
+            rows = "1 row" if outcome.skipped_row_count == 1 else f"{outcome.skipped_row_count} rows"
+            example = outcome.skipped_rows[0] if outcome.skipped_rows else None
+            first = f", first {example.location} row {example.row}: {example.reason}" if example else ""
+            return f"{outcome.collector}: {rows} skipped{first}"
     return "no source was usable"

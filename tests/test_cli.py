@@ -286,9 +286,25 @@ def test_fail_on_partial_exits_2_after_writing_reports(runner, tmp_path):
     assert result.exit_code == 2
     assert result.output == (
         f"shadowmap: error: the run is partial (1 of 1 collectors could not see everything), first: {tmp_path / 'missing.csv'}: "
-        f"file not found; check the path in sources.billing.focus; {out / 'report.json'} lists every source not seen\n"
+        f"file not found; check the path in sources.billing.focus; {out / 'report.json'} lists what each collector could not see\n"
     )
     assert (out / "report.json").exists()
+
+
+def test_fail_on_partial_names_skipped_rows(runner, tmp_path):
+    export = tmp_path / "card.csv"
+    export.write_text("Date,Description,Amount,Currency\n2026-11-03,OPENAI,20.00,USD\n2026-11-04,OPENAI,n/a,USD\n", encoding="utf-8")
+    config = tmp_path / "audit.yaml"
+    config.write_text("version: 1\nsources:\n  expense:\n    files:\n      - path: card.csv\n", encoding="utf-8")
+    out = tmp_path / "out"
+
+    result = invoke(runner, "scan", "--config", str(config), "--out", str(out), "--no-history", "--quiet", "--fail-on-partial")
+
+    assert result.exit_code == 2
+    assert result.output == (
+        "shadowmap: error: the run is partial (1 of 1 collectors could not see everything), first: expense: 1 row skipped, "
+        f"first card.csv row 2: amount 'n/a' is not an amount; {out / 'report.json'} lists what each collector could not see\n"
+    )
 
 
 def test_fail_on_partial_passes_a_complete_run(runner, tmp_path):
