@@ -244,7 +244,7 @@ def diff(before: str | None, after: str | None, output_format: str, store: Path 
 
 
 @main.command()
-@click.option("--limit", default=20, show_default=True, help="How many runs to list, newest first.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many runs to list, newest first.")
 @_store_option
 @common_options
 def history(limit: int, store: Path | None, settings: Settings) -> None:

@@ -359,3 +359,9 @@ def test_read_only_commands_create_no_store(runner, tmp_path):
     assert compared.exit_code == 2
     assert "no history store there yet" in compared.output
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_history_limit_must_be_positive(runner):
+    result = invoke(runner, "history", "--limit", "0")
+    assert result.exit_code == 2
+    assert "Invalid value for '--limit': 0 is not in the range x>=1." in result.output
