@@ -346,13 +346,23 @@ def test_snapshot_path_rejects_escape(tmp_path):
         snapshot_path(tmp_path, "projects/../../etc/api_keys", 1)
 
 
-def test_snapshot_missing_page_is_page_error(tmp_path):
-    (tmp_path / "costs.json").write_text(json.dumps({"data": [], "has_more": True, "next_page": "page_2"}))
+def test_snapshot_missing_later_page_keeps_pages_read(tmp_path):
+    (tmp_path / "costs.json").write_text(json.dumps({"data": [{"id": "bucket_1"}], "has_more": True, "next_page": "page_2"}))
 
+    listing = read_all(SnapshotPages(tmp_path), "costs", [], REPORT)
+
+    assert listing.items == [{"id": "bucket_1"}]
+    assert listing.stopped == (
+        f"page 2 could not be read ({tmp_path / 'costs.page-2.json'} is missing from the snapshot; record the snapshot again); "
+        "the totals are short"
+    )
+
+
+def test_snapshot_missing_first_page_is_page_error(tmp_path):
     with pytest.raises(PageError) as raised:
         read_all(SnapshotPages(tmp_path), "costs", [], REPORT)
 
-    assert raised.value.reason == f"{tmp_path / 'costs.page-2.json'} is missing from the snapshot; record the snapshot again"
+    assert raised.value.reason == f"{tmp_path / 'costs.json'} is missing from the snapshot; record the snapshot again"
 
 
 def test_snapshot_invalid_json_is_page_error(tmp_path):

@@ -166,8 +166,9 @@ def read_all(
 ) -> Listing:
     """Read `endpoint` page by page until a page says it is the last.
 
-    A page with `has_more` but no cursor, or a cursor seen before, stops the listing with a reason
-    instead of returning a silently short result. Raises PageError when a page cannot be read at all.
+    A page with `has_more` but no cursor, a cursor seen before, or a later page that cannot be
+    read stops the listing with a reason instead of returning a silently short result. Raises
+    PageError when the first page cannot be read.
     """
     listing = Listing()
     cursor: str | None = None
@@ -176,7 +177,15 @@ def read_all(
     while True:
         page_number = listing.pages + 1
         page_params = list(params) + ([(paging.cursor_param, cursor)] if cursor else [])
-        page = source.fetch(endpoint, page_params, page_number)
+        try:
+            page = source.fetch(endpoint, page_params, page_number)
+        except PageError as error:
+            if page_number == 1:
+                raise
+            # The pages read so far are kept: a cost report short of its last page is still
+            # most of the spend, and the stop makes the scope a gap that says so.
+            listing.stopped = f"page {page_number} could not be read ({error.reason}); the totals are short"
+            return listing
         items = page.get("data") if isinstance(page, dict) else None
         if not isinstance(items, list):
             raise PageError(f"{source.location(endpoint, page_number)}: the response has no data list")
