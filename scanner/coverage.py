@@ -12,7 +12,7 @@ family. A source family is the collector family that produced the spend line (`b
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Callable, Sequence
@@ -221,9 +221,16 @@ def build_coverage(
 
     attributions: list[tuple[SpendLine, Attribution]] = []
     currencies: dict[str, CurrencyCoverage] = {}
+    # Owners are named as first written: `Alpha` from one tag and `alpha` from another are one
+    # owner, as mappings already match without letter case.
+    owner_names: dict[str, str] = {}
     for line, family in zip(inventory.spend_lines, source_families):
         asset = _asset_of(line, assets_by_id, assets_by_account)
         attribution = attribute(line, asset, policy, owners, classifiers)
+        if attribution.owner is not None:
+            owner = owner_names.setdefault(attribution.owner.casefold(), attribution.owner)
+            if owner != attribution.owner:
+                attribution = replace(attribution, owner=owner)
         attributions.append((line, attribution))
         _add_to_graph(graph, line, family, asset, attribution)
 

@@ -83,6 +83,16 @@ def test_mapping_ignores_letter_case():
     assert untagged.owner is None
 
 
+def test_owners_differing_in_letter_case_are_one():
+    mappings = [OwnerMapping("alpha", {"account": "/subscriptions/0b9a"})]
+    inventory = Inventory(spend_lines=[
+        line("4", tags={"team": "Alpha"}),
+        line("2", provider="azure", account="/subscriptions/0b9a"),
+    ])
+    coverage = build_coverage(inventory, POLICY, mappings)
+    assert dict(coverage.currencies["USD"].by_owner) == {"Alpha": Decimal("6")}
+
+
 def test_owner_tag_wins_over_mapping():
     mappings = [OwnerMapping("platform", {"provider": "aws"})]
     assert attribute(line("1", tags={"team": "claims"}), None, POLICY, mappings).owner == "claims"
