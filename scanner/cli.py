@@ -36,7 +36,7 @@ from scanner.cli_options import (
     common_options,
 )
 from scanner.progress import terminal_progress
-from scanner.store import HistoryStore, default_store_path, diff_results
+from scanner.store import HistoryStore, default_store_path, diff_results, environment_store_path
 
 log = logging.getLogger("shadowmap.cli")
 
@@ -152,7 +152,8 @@ def _run_and_report(
         raise InputError(f"{out_dir}: cannot write the reports ({error.strerror}); pass a writable --out") from None
 
     if not no_history:
-        store_path = store or config.history_path or default_store_path()
+        # The order the --store help gives: the option, SHADOWMAP_STORE, history.path, the default.
+        store_path = store or environment_store_path() or config.history_path or default_store_path()
         with HistoryStore(store_path) as history:
             history.save(result)
 

@@ -56,12 +56,15 @@ CREATE INDEX IF NOT EXISTS runs_by_config ON runs (config_path, started_at);
 """
 
 
-def default_store_path() -> Path:
-    """Return the store path used when neither --store, SHADOWMAP_STORE nor history.path names one."""
+def environment_store_path() -> Path | None:
+    """Return the store path SHADOWMAP_STORE names, or None when it is not set."""
     override = os.environ.get("SHADOWMAP_STORE")
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir("shadowmap", appauthor=False)) / "history.sqlite"
+    return Path(override).expanduser() if override else None
+
+
+def default_store_path() -> Path:
+    """Return the store path used when no config is read: SHADOWMAP_STORE, else the user data folder."""
+    return environment_store_path() or Path(platformdirs.user_data_dir("shadowmap", appauthor=False)) / "history.sqlite"
 
 
 @dataclass(frozen=True)

@@ -365,3 +365,14 @@ def test_history_limit_must_be_positive(runner):
     result = invoke(runner, "history", "--limit", "0")
     assert result.exit_code == 2
     assert "Invalid value for '--limit': 0 is not in the range x>=1." in result.output
+
+
+def test_store_variable_wins_over_history_path(runner, tmp_path, monkeypatch):
+    demo_csv = REPO / "fixtures" / "demo" / "billing" / "focus-2026-11.csv"
+    config = tmp_path / "audit.yaml"
+    config.write_text(f"version: 1\nhistory:\n  path: config-store.sqlite\nsources:\n  billing:\n    focus:\n      - path: {demo_csv}\n", encoding="utf-8")
+    monkeypatch.setenv("SHADOWMAP_STORE", str(tmp_path / "env-store.sqlite"))
+    result = invoke(runner, "scan", "--config", str(config), "--out", str(tmp_path / "out"), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "env-store.sqlite").exists()
+    assert not (tmp_path / "config-store.sqlite").exists()
