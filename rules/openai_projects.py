@@ -16,7 +16,7 @@ from collectors.openai import reasons  # noqa: F401 - registers the coverage rea
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import Policy
 from scanner.coverage import build_coverage
-from scanner.model import Asset, Inventory, Severity, SpendLine, decimal_text
+from scanner.model import Asset, Inventory, Severity, SpendLine, decimal_text, money_text
 
 PROJECT = "openai.project"
 
@@ -31,8 +31,9 @@ def spend_by_resource(inventory: Inventory, provider: str) -> dict[str, dict[str
 
 
 def spend_text(totals: dict[str, Decimal]) -> str:
-    """Amounts per currency as `271.33 USD`, or `271.33 USD and 12 EUR`, without trailing zeros."""
-    return " and ".join(f"{decimal_text(amount.normalize())} {currency}" for currency, amount in sorted(totals.items()))
+    """Amounts per currency as findings write money elsewhere: `USD 271.33`, or `EUR 12.00 and
+    USD 271.33`. Evidence keeps the exact amounts."""
+    return " and ".join(money_text(amount, currency) for currency, amount in sorted(totals.items()))
 
 
 def amounts_evidence(totals: dict[str, Decimal] | None) -> dict[str, str]:
