@@ -131,14 +131,14 @@ def _collect_one(collector: Collector, progress: CollectorProgress) -> Collector
     result.outcome.settle()
     progress.finished(collector, result.outcome)
     logger.info(
-        "%s: %s, %d scopes seen, %d not seen, %d assets, %d spend lines, %d rows skipped",
+        "%s: %s, %s seen, %d not seen, %s, %s, %s skipped",
         collector.name,
         result.outcome.status.value,
-        len(result.outcome.scopes_seen),
+        _counted(len(result.outcome.scopes_seen), "scope"),
         len(result.outcome.scopes_not_seen),
-        len(result.assets),
-        len(result.spend_lines),
-        result.outcome.skipped_row_count,
+        _counted(len(result.assets), "asset"),
+        _counted(len(result.spend_lines), "spend line"),
+        _counted(result.outcome.skipped_row_count, "row"),
     )
     return result
 
@@ -172,3 +172,8 @@ def _apply_suppressions(results: list[RuleResult], config: AuditConfig, today: d
 
 def _new_run_id(started_at: datetime) -> str:
     return f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def _counted(count: int, noun: str) -> str:
+    """Write a count with its noun in the singular or the plural: `1 scope`, `2 scopes`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
