@@ -214,7 +214,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
         # Descriptions of a family's defaults start with this prefix; the rule follows it.
         rule = rule.removeprefix("Default for every file: ")
         # Lower the first letter of a sentence, but not of an acronym such as ISO.
-        if rule[1:2].islower():
+        if not rule[1:2].isupper():
             rule = rule[0].lower() + rule[1:]
         return f"{_shown(error.instance)} is not valid here: expected {rule}"
     if error.validator in ("minLength", "minItems", "minProperties"):

@@ -171,3 +171,14 @@ def test_top_level_not_a_mapping(tmp_path):
     assert str(caught.value) == (
         f"{path}: line 1: invalid value at 'the top of the file': must be a mapping of keys to values, not a list ([{{version: 1}}])"
     )
+
+
+
+def test_pattern_error_lowers_a_sentence_start(tmp_path):
+    path = write(tmp_path, "version: 1\nowners:\n  - owner: research\n    match:\n      tag: department\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (
+        f"{path}: line 5: invalid value at 'owners[0].match.tag': department is not valid here: expected "
+        "a tag that must be present with this value, as KEY=VALUE"
+    )
