@@ -22,6 +22,7 @@ from reports.money import (
     split_for_display,
 )
 from scanner.coverage import UNRECORDED_SOURCE
+from scanner.model import count_text
 
 MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June",
@@ -357,10 +358,3 @@ def inventory_gap_sentence(result: dict[str, Any]) -> str | None:
         f"Incomplete inventory: {' and '.join(statuses)} of {collectors}, "
         "so figures cover only what was seen."
     )
-
-
-def count_text(count: int, noun: str, plural: str | None = None) -> str:
-    """Write a count with its noun, such as `1 scope` or `3 scopes`."""
-    if count == 1:
-        return f"{count} {noun}"
-    return f"{count} {plural or noun + 's'}"

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from rich.console import Console
 
-from reports.coverage_figures import count_text
+from scanner.model import count_text
 from reports.money import DisplaySplit, format_change, format_money, format_share, split_for_display
 from scanner.store import CoverageChange, RunDiff
 

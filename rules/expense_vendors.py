@@ -19,7 +19,7 @@ from collectors.expense.settings import BurstSettings
 from rules.contract import Rule, RuleContext, RuleStatus, Sample, Violation
 from scanner.config import OwnerMapping, Policy
 from scanner.coverage import build_coverage
-from scanner.model import Asset, Inventory, Severity, SpendLine, decimal_text, money_text
+from scanner.model import Asset, Inventory, Severity, SpendLine, count_text, decimal_text, money_text
 
 
 def _expense_assets(context: RuleContext) -> list[Asset]:
@@ -58,10 +58,6 @@ def _amounts_text(amounts: Mapping[str, Decimal | str]) -> str:
     return " and ".join(money_text(Decimal(amount), currency) for currency, amount in amounts.items()) or "no amount"
 
 
-def _count_text(count: int) -> str:
-    return "1 charge" if count == 1 else f"{count} charges"
-
-
 def _check_unsanctioned(context: RuleContext) -> Iterable[Violation] | None:
     assets = _expense_assets(context)
     sanctioned = context.policy.sanctioned_vendors
@@ -77,7 +73,7 @@ def _check_unsanctioned(context: RuleContext) -> Iterable[Violation] | None:
                 subject=asset.id,
                 message=(
                     f"{asset.attributes['vendor_name']} charges on {_card_phrase(asset)} "
-                    f"({_count_text(asset.attributes['charge_count'])}, {_amount_text(asset)} net) go to an AI vendor "
+                    f"({count_text(asset.attributes['charge_count'], 'charge')}, {_amount_text(asset)} net) go to an AI vendor "
                     "that policy.sanctioned_vendors does not list."
                 ),
                 evidence={
@@ -156,7 +152,7 @@ def _unowned_violation(asset_id: str, lines: list[SpendLine], asset: Asset | Non
     return Violation(
         subject=asset_id,
         message=(
-            f"{lines[0].service} charges on {card} ({_count_text(charge_count)}, {_amounts_text(amounts)} net"
+            f"{lines[0].service} charges on {card} ({count_text(charge_count, 'charge')}, {_amounts_text(amounts)} net"
             f"{_departments_text(departments)}) reach no owner, because no mapping under owners covers their vendor, "
             "cardholder or department."
         ),
@@ -201,7 +197,7 @@ def _check_api_credit(context: RuleContext) -> Iterable[Violation] | None:
                 message=(
                     f"{_capitalised(_card_phrase(asset))} {'buy' if _card_phrase(asset).startswith('the cards') else 'buys'} "
                     f"{asset.attributes['vendor_name']} API credit "
-                    f"({_count_text(count)}{recharge_text}, {_amounts_text(asset.attributes.get('api_credit_amounts', asset.attributes['amounts']))} net) "
+                    f"({count_text(count, 'charge')}{recharge_text}, {_amounts_text(asset.attributes.get('api_credit_amounts', asset.attributes['amounts']))} net) "
                     "for an API account that no "
                     "managed organisation account or key inventory covers."
                 ),
@@ -232,7 +228,7 @@ def _check_app_store(context: RuleContext) -> Iterable[Violation] | None:
                 subject=asset.id,
                 message=(
                     f"{_payer(asset)} pays for {asset.attributes['vendor_name']} through {stores} "
-                    f"({_count_text(count)}), a personal subscription the organisation cannot manage, audit or move to a team plan."
+                    f"({count_text(count, 'charge')}), a personal subscription the organisation cannot manage, audit or move to a team plan."
                 ),
                 evidence={"vendor": asset.attributes["vendor"], "app_store_charge_count": count, "amounts": asset.attributes["amounts"]},
             )

@@ -27,6 +27,7 @@ from scanner.model import (
     Inventory,
     OutcomeStatus,
     Suppression,
+    count_text,
 )
 
 log = logging.getLogger("shadowmap.engine")
@@ -134,11 +135,11 @@ def _collect_one(collector: Collector, progress: CollectorProgress) -> Collector
         "%s: %s, %s seen, %d not seen, %s, %s, %s skipped",
         collector.name,
         result.outcome.status.value,
-        _counted(len(result.outcome.scopes_seen), "scope"),
+        count_text(len(result.outcome.scopes_seen), "scope"),
         len(result.outcome.scopes_not_seen),
-        _counted(len(result.assets), "asset"),
-        _counted(len(result.spend_lines), "spend line"),
-        _counted(result.outcome.skipped_row_count, "row"),
+        count_text(len(result.assets), "asset"),
+        count_text(len(result.spend_lines), "spend line"),
+        count_text(result.outcome.skipped_row_count, "row"),
     )
     return result
 
@@ -172,8 +173,3 @@ def _apply_suppressions(results: list[RuleResult], config: AuditConfig, today: d
 
 def _new_run_id(started_at: datetime) -> str:
     return f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-
-
-def _counted(count: int, noun: str) -> str:
-    """Write a count with its noun in the singular or the plural: `1 scope`, `2 scopes`."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

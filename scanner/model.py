@@ -101,6 +101,13 @@ def decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
 
+def count_text(count: int, noun: str, plural: str | None = None) -> str:
+    """Write a count with its noun in the singular or the plural, such as `1 scope` or `3 scopes`."""
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {plural or noun + 's'}"
+
+
 def money_text(amount: Decimal, currency: str) -> str:
     """Write an amount for a sentence a person reads, such as `USD 2,068.74`: rounded half-up to
     the cent. Reports and evidence keep the exact amount."""

@@ -20,7 +20,7 @@ from collectors.contract import CollectContext
 from scanner.cli_options import first_problem, held_warnings
 from scanner.config import AuditConfig, load_config
 from scanner.errors import InputError
-from scanner.model import CollectorResult, OutcomeStatus, Severity
+from scanner.model import CollectorResult, OutcomeStatus, Severity, count_text
 
 EXIT_FINDINGS = 1
 EXIT_INPUT_ERROR = 2
@@ -244,11 +244,6 @@ def _summary(run, collector: CodeCollector) -> str:
     # --quiet hides warnings, so the pointer to them would lead nowhere.
     pointer = "see the warnings" if logging.getLogger("shadowmap").isEnabledFor(logging.WARNING) else "run without --quiet to see why"
     return summary + f"; {' and '.join(gaps)} ({pointer})."
-
-
-def count_text(count: int, noun: str) -> str:
-    """Write a count with its noun, such as `1 file` or `3 files`."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _write(report: str, output: Path | None) -> None:

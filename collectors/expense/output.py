@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from collectors.expense.attribution import is_sanctioned
 from collectors.expense.charges import Charge, FileReading
 from collectors.expense.review import ExpenseReview
-from scanner.model import decimal_text
+from scanner.model import count_text, decimal_text
 
 STREAM_PIECE_SIZE = 64 * 1024
 
@@ -104,15 +104,10 @@ def render_csv(review: ExpenseReview, sanctioned: tuple[str, ...] | None) -> str
     return buffer.getvalue()
 
 
-def counted(count: int, noun: str) -> str:
-    """Write a count with its noun, such as `1 bad row` or `2 bad rows`."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def reading_counts(reading: FileReading) -> str:
     """Write a file's counts for a log line: `1,200 rows, 3 AI charges, 0 bad rows`."""
     return ", ".join(
-        (counted(reading.row_count, "row"), counted(len(reading.charges), "AI charge"), counted(reading.bad_row_count, "bad row"))
+        (count_text(reading.row_count, "row"), count_text(len(reading.charges), "AI charge"), count_text(reading.bad_row_count, "bad row"))
     )
 
 
@@ -123,7 +118,7 @@ def render_text(review: ExpenseReview, sanctioned: tuple[str, ...] | None) -> st
     files = "file" if len(review.files) == 1 else "files"
     lines = [
         f"AI charges: {len(charges)} in {len(readable)} of {len(review.files)} {files}, "
-        f"{counted(len(review.auto_recharges), 'auto-recharge')}, {counted(review.bad_row_count, 'bad row')}."
+        f"{count_text(len(review.auto_recharges), 'auto-recharge')}, {count_text(review.bad_row_count, 'bad row')}."
     ]
 
     totals = _totals(charges)
