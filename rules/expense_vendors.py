@@ -28,13 +28,18 @@ def _expense_assets(context: RuleContext) -> list[Asset]:
 
 def _card_phrase(asset: Asset) -> str:
     """Name the card the charges are on, as a message names it."""
-    if asset.attributes.get("cardholder") and len(asset.attributes.get("cards", [])) > 1:
+    if _several_cards(asset):
         return f"the cards of {asset.attributes['cardholder']}"
     if asset.attributes.get("cardholder"):
         return f"the card of {asset.attributes['cardholder']}"
     if asset.attributes.get("card"):
         return f"card {asset.attributes['card']}"
     return "a card the export does not name"
+
+
+def _several_cards(asset: Asset) -> bool:
+    """Check whether the charges of one cardholder are on more than one card."""
+    return bool(asset.attributes.get("cardholder")) and len(asset.attributes.get("cards", [])) > 1
 
 
 def _payer(asset: Asset) -> str:
@@ -123,27 +128,24 @@ def _check_unowned_spend(context: RuleContext) -> Iterable[Violation] | None:
         unowned[_vendor_asset_id(line)].append(line)
 
     assets = {asset.id: asset for asset in _expense_assets(context)}
-    return [
-        _unowned_violation(asset_id, lines, assets.get(asset_id))
-        for asset_id, lines in sorted(unowned.items())
+    violations = []
+    for asset_id, lines in sorted(unowned.items()):
+        amounts = _currency_totals(lines)
         # Charges refunded in full, or a refund alone, leave no spend to own.
-        if _has_spend(lines)
-    ]
+        if any(total > 0 for total in amounts.values()):
+            violations.append(_unowned_violation(asset_id, lines, amounts, assets.get(asset_id)))
+    return violations
 
 
-def _has_spend(lines: list[SpendLine]) -> bool:
-    """Check whether the lines add up to more than zero in some currency."""
+def _currency_totals(lines: list[SpendLine]) -> dict[str, Decimal]:
+    """Add up the lines per currency, in currency order."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for line in lines:
         totals[line.currency] += line.amount
-    return any(total > 0 for total in totals.values())
+    return {currency: totals[currency] for currency in sorted(totals)}
 
 
-def _unowned_violation(asset_id: str, lines: list[SpendLine], asset: Asset | None) -> Violation:
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for line in lines:
-        totals[line.currency] += line.amount
-    amounts = {currency: totals[currency] for currency in sorted(totals)}
+def _unowned_violation(asset_id: str, lines: list[SpendLine], amounts: dict[str, Decimal], asset: Asset | None) -> Violation:
     # The expense collector sets a line's quantity to its number of charges.
     charge_count = int(sum((line.quantity or Decimal(1) for line in lines), Decimal(0)))
     departments = sorted({line.tags.get("department") for line in lines if line.tags.get("department")})
@@ -195,7 +197,7 @@ def _check_api_credit(context: RuleContext) -> Iterable[Violation] | None:
             Violation(
                 subject=asset.id,
                 message=(
-                    f"{_capitalised(_card_phrase(asset))} {'buy' if _card_phrase(asset).startswith('the cards') else 'buys'} "
+                    f"{_capitalised(_card_phrase(asset))} {'buy' if _several_cards(asset) else 'buys'} "
                     f"{asset.attributes['vendor_name']} API credit "
                     f"({count_text(count, 'charge')}{recharge_text}, {_amounts_text(asset.attributes.get('api_credit_amounts', asset.attributes['amounts']))} net) "
                     "for an API account that no "

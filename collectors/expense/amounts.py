@@ -123,13 +123,12 @@ def _read_amount(text: str) -> AmountText | None:
         value = Decimal(text)
         return AmountText(value, value if "." not in text else None)
 
-    credit = _is_credit(text)
-    negative, text = _strip_sign_marks(text)
+    negative, credit, text = _strip_sign_marks(text)
     currency, text = _strip_currency(text)
     if currency is not None:
-        credit = credit or _is_credit(text)
-        more_negative, text = _strip_sign_marks(text)
+        more_negative, more_credit, text = _strip_sign_marks(text)
         negative = negative != more_negative
+        credit = credit or more_credit
     if not text or not _NUMBER.fullmatch(text):
         return None
 
@@ -144,23 +143,17 @@ def _read_amount(text: str) -> AmountText | None:
     return AmountText(dot, comma, currency, credit)
 
 
-def _is_credit(text: str) -> bool:
-    """Check whether an amount ends with CR or CREDIT after its number."""
-    upper = text.strip().rstrip(")").upper()
-    return any(upper.endswith(suffix) and not upper[: -len(suffix)].rstrip()[-1:].isalpha() for suffix in _CREDIT_SUFFIXES)
-
-
-def _strip_sign_marks(text: str) -> tuple[bool, str]:
+def _strip_sign_marks(text: str) -> tuple[bool, bool, str]:
     """Remove parentheses, a leading or trailing minus and CR/DR suffixes; return whether the
-    amount is negative."""
-    negative = False
+    amount is negative, whether it is marked as a credit (CR), and the rest."""
+    negative = credit = False
     text = text.strip()
     if text.startswith("(") and text.endswith(")"):
         negative, text = True, text[1:-1].strip()
     upper = text.upper()
     for suffix in _CREDIT_SUFFIXES:
         if upper.endswith(suffix) and not upper[: -len(suffix)].rstrip()[-1:].isalpha():
-            negative, text = not negative, text[: -len(suffix)].strip()
+            negative, credit, text = not negative, True, text[: -len(suffix)].strip()
             break
     else:
         for suffix in _DEBIT_SUFFIXES:
@@ -173,7 +166,7 @@ def _strip_sign_marks(text: str) -> tuple[bool, str]:
         text = text[1:].strip()
     elif text[-1:] in _MINUS_SIGNS:
         negative, text = not negative, text[:-1].strip()
-    return negative, text
+    return negative, credit, text
 
 
 def _strip_currency(text: str) -> tuple[str | None, str]:

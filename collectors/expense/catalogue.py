@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence, TypeVar
 
 import yaml
 
@@ -149,6 +149,7 @@ class Platform:
     tokens: tuple[str, ...]
     name: str
     products: PatternIndex
+    whole: bool = False
 
 
 @dataclass
@@ -167,7 +168,7 @@ class VendorCatalogue:
     api_hints: frozenset[str]
     samples: dict[str, list[Any]] = field(default_factory=dict)
     _cache: dict[str, DescriptorReading] = field(default_factory=dict, repr=False)
-    _name_token_cache: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _name_key_cache: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict, repr=False)
     _vendors_by_name: dict[tuple[str, ...], Vendor] = field(default_factory=dict, repr=False)
 
     def read_descriptor(self, descriptor: str) -> DescriptorReading:
@@ -244,20 +245,22 @@ class VendorCatalogue:
         """Return the vendor one of whose names is exactly these tokens."""
         if not self._vendors_by_name:
             for vendor in self.vendors.values():
-                for name in vendor.all_names:
-                    key = tuple(token for token in normalise_tokens(name) if token not in self.neutral_words)
-                    if key:
-                        self._vendors_by_name.setdefault(key, vendor)
+                for key in self._name_keys(vendor):
+                    self._vendors_by_name.setdefault(key, vendor)
         return self._vendors_by_name.get(tokens)
 
     def _name_tokens(self, vendor: Vendor) -> frozenset[str]:
         """Return the distinctive tokens of a vendor's id, name and aliases (not AI or INC)."""
-        cached = self._name_token_cache.get(vendor.id)
-        if cached is None:
-            tokens = {token for name in vendor.all_names for token in normalise_tokens(name)}
-            cached = frozenset(tokens - self.neutral_words)
-            self._name_token_cache[vendor.id] = cached
-        return cached
+        return frozenset(token for key in self._name_keys(vendor) for token in key)
+
+    def _name_keys(self, vendor: Vendor) -> tuple[tuple[str, ...], ...]:
+        """Return each of a vendor's names as its tokens without neutral words, once per vendor."""
+        keys = self._name_key_cache.get(vendor.id)
+        if keys is None:
+            names = (tuple(token for token in normalise_tokens(name) if token not in self.neutral_words) for name in vendor.all_names)
+            keys = tuple(key for key in names if key)
+            self._name_key_cache[vendor.id] = keys
+        return keys
 
     def vendor_for_name(self, name: str) -> Vendor | None:
         """Return the vendor a name from policy.sanctioned_vendors refers to, case-insensitively."""
@@ -353,10 +356,14 @@ def _leading_prefix(tokens: list[str], prefixes: list[Prefix]) -> Prefix | None:
     return None
 
 
-def _contained_prefix(tokens: list[str], prefixes: list[Any]) -> Any:
+# A processor, app store or platform: anything named by a run of tokens.
+PrefixT = TypeVar("PrefixT", "Prefix", "Platform")
+
+
+def _contained_prefix(tokens: list[str], prefixes: Sequence[PrefixT]) -> PrefixT | None:
     """Return the first prefix whose tokens appear as a run anywhere in `tokens`."""
     for prefix in prefixes:
-        if getattr(prefix, "whole", False):
+        if prefix.whole:
             if tuple(tokens) == prefix.tokens:
                 return prefix
             continue

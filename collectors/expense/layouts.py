@@ -54,6 +54,9 @@ MULTI_FIELDS = ("descriptor", "memo", "cardholder_parts")
 AMOUNT_FIELDS = ("amount", "debit", "credit")
 # A config names the descriptor column `merchant`, the word exports use.
 CONFIG_FIELD_NAMES = {"merchant": "descriptor"}
+# The config's key of each field the code names otherwise, for messages: the parts of a name
+# are mapped under `cardholder`.
+CONFIG_KEYS = {"descriptor": "merchant", "cardholder_parts": "cardholder"}
 
 _CURRENCY_SUFFIX = re.compile(r"^(.*?)\s*[(\[]([a-z]{3})[)\]]$")
 
@@ -355,8 +358,7 @@ def missing_columns(layout: Layout, headers: list[str], mapping: dict[str, tuple
         if found:
             return None
         expected = mapped or layout.columns.get(name, ())
-        config_name = "merchant" if name == "descriptor" else name
-        return f"{config_name} ({' or '.join(map(_column_words, expected)) or 'not mapped'})"
+        return f"{CONFIG_KEYS.get(name, name)} ({' or '.join(map(_column_words, expected)) or 'not mapped'})"
 
     missing = [problem for problem in (lacks("date"), lacks("descriptor")) if problem]
     # The amount is one column, or debit and credit columns.
@@ -373,12 +375,11 @@ def missing_mapped_columns(headers: list[str], mapping: dict[str, tuple[str | in
     """List the columns the config maps that a header row lacks, by the config's own key, such
     as `department (Dept)`, for an error message."""
     keys = [header_key(header) for header in headers]
-    config_names = {field: name for name, field in CONFIG_FIELD_NAMES.items()} | {"cardholder_parts": "cardholder"}
     missing = []
     for name, columns in mapping.items():
         absent = [column for column in columns if not _mapped_positions(keys, (column,))]
         if absent:
-            missing.append(f"{config_names.get(name, name)} ({' and '.join(map(_column_words, absent))})")
+            missing.append(f"{CONFIG_KEYS.get(name, name)} ({' and '.join(map(_column_words, absent))})")
     return missing
 
 

@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import IO, Iterator
 
-from collectors.expense.layouts import CONCUR_SAE, ColumnMap, RowProblem
+from collectors.expense.layouts import CONCUR_SAE, CONFIG_KEYS, ColumnMap, RowProblem
 
 DETAIL = "DETAIL"
 
 # The columns a charge is read from, by their numbers in Concur's specification.
-EMPLOYEE_ID = 5
 EMPLOYEE_LAST_NAME = 6
 EMPLOYEE_FIRST_NAME = 7
 REPORT_KEY = 20
@@ -56,9 +54,6 @@ DEFAULT_COLUMNS: dict[str, tuple[int, ...]] = {
 # Fields a config may map by number; the rest of FIELDS mean nothing in an extract.
 MAPPABLE = ("date", "descriptor", "memo", "amount", "currency", "cardholder", "cardholder_parts", "card", "department")
 
-# The config's names of fields that the code names otherwise.
-CONFIG_KEYS = {"descriptor": "merchant", "cardholder_parts": "cardholder"}
-
 # Reasons a line is not a charge. The layout leaves these row types out, and the notes count them.
 FURTHER_JOURNAL_LINE = "further journal line"
 NO_ENTRY = "no expense entry"
@@ -74,7 +69,6 @@ class ExtractHeader:
 
     batch_date: str
     record_count: int
-    journal_total: Decimal
     batch_id: str
 
 
@@ -87,7 +81,7 @@ def read_header(line: str) -> ExtractHeader | None:
     match = _HEADER.match(line.strip())
     if not match:
         return None
-    return ExtractHeader(match[1], int(match[2]), Decimal(match[3]), match[4].strip())
+    return ExtractHeader(match[1], int(match[2]), match[4].strip())
 
 
 def column_map(mapping: dict[str, tuple[object, ...]] | None) -> tuple[ColumnMap, dict[str, tuple[int, ...]]]:
@@ -151,16 +145,17 @@ class ExtractRows:
     mapping: dict[str, tuple[object, ...]] | None = None
     detail_lines: int = 0
     _seen_entries: set[tuple[str, ...]] = field(default_factory=set)
+    # Where the amount sits in the rows yielded, which follow the order of `sources`.
+    _amount_positions: tuple[int, ...] = field(init=False)
 
-    @property
-    def amount_positions(self) -> tuple[int, ...]:
-        """Where the amount sits in the rows yielded."""
+    def __post_init__(self) -> None:
         start = 0
         for name, numbers in self.sources.items():
             if name == "amount":
-                return tuple(range(start, start + len(numbers)))
+                self._amount_positions = tuple(range(start, start + len(numbers)))
+                return
             start += len(numbers)
-        return ()
+        self._amount_positions = ()
 
     def __iter__(self) -> Iterator[list[str] | RowProblem]:
         needed = max(max(numbers) for numbers in self.sources.values() if numbers) + 1
@@ -191,7 +186,7 @@ class ExtractRows:
 
     def _row(self, cells: list[str]) -> list[str]:
         row = [cells[index].strip() for numbers in self.sources.values() for index in numbers]
-        for position in self.amount_positions:
+        for position in self._amount_positions:
             # The extract writes four decimals (1210.0000); cents are what the card was charged.
             row[position] = _FOUR_DECIMALS.sub(r"\1", row[position])
         entry = cells[ENTRY_ID - 1].strip()

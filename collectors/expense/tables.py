@@ -212,9 +212,9 @@ def _no_header_reason(lines: list[str], mapping: dict[str, tuple[str, ...]] | No
 def _missing_columns_reason(headers: list[str], mapping: dict[str, tuple[Any, ...]] | None, forced: str | None, where: str) -> str | None:
     """Name the columns that the config's mapping or format expects and no header row has, and
     the setting to check."""
-    if mapping and missing_mapped_columns(headers, mapping):
-        missing = missing_mapped_columns(headers, mapping)
-        return f"no header row in {where} has the columns for {', '.join(missing)}; check these names under columns in the config"
+    mapped_missing = missing_mapped_columns(headers, mapping) if mapping else []
+    if mapped_missing:
+        return f"no header row in {where} has the columns for {', '.join(mapped_missing)}; check these names under columns in the config"
     layout = layout_by_name(forced or "generic")
     missing = missing_columns(layout, headers, mapping)
     if not missing:
@@ -261,9 +261,10 @@ def _open_workbook(path: Path, sheet: str | None, mapping: dict[str, tuple[str, 
             if row is None:
                 break
             headers = ["" if cell is None else str(cell) for cell in row]
-            if sum(1 for header in headers if header) > sum(1 for header in widest if header):
+            filled = sum(1 for header in headers if header)
+            if filled > sum(1 for header in widest if header):
                 widest = headers
-            found = recognise(headers, mapping, forced) if sum(1 for h in headers if h) >= 2 else None
+            found = recognise(headers, mapping, forced) if filled >= 2 else None
             if found is not None:
                 layout, columns = found
                 return OpenExport(path, layout, columns, row_number, (list(row) for row in rows), sheet=worksheet.title, close=close)
