@@ -411,7 +411,7 @@ def test_workbook_mapping_missing_column_is_named(tmp_path):
     )
 
 
-def test_missing_optional_mapped_column_is_named_by_config_key():
+def test_missing_mapped_column_config_key():
     settings = FileSettings(columns={"department": ("Dept",), "cardholder_parts": ("First", "Last")})
     reading = read("ramp_transactions.csv", settings)
     assert reading.error == (

@@ -144,7 +144,7 @@ def test_billing_rule_leaves_out_expense_spend():
     assert UNATTRIBUTED_SPEND.run(context_for("brex_card_transactions.csv")).status is RuleStatus.NOT_APPLICABLE
 
 
-def test_api_credit_counts_only_api_credit_on_every_card(tmp_path):
+def test_api_credit_across_two_cards(tmp_path):
     (tmp_path / "cards.csv").write_text(
         "Date,Description,Amount,Currency,Cardholder,Card\n"
         "2026-11-03,ANTHROPIC,10.00,USD,Ana Silva,1111\n"

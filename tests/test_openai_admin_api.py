@@ -159,7 +159,7 @@ def test_loopback_base_url_bypasses_proxy(fake_api, monkeypatch):
 
 
 def test_proxy_refusing_tunnel_names_the_proxy(monkeypatch):
-    # The fake server knows no CONNECT, so as a proxy it refuses every tunnel.
+    # The fake server has no CONNECT handler, so as a proxy it rejects every tunnel.
     proxy = FakeAdminApi().start()
     monkeypatch.setenv("HTTPS_PROXY", proxy.base_url)
     sleep = RecordedSleep()

@@ -118,7 +118,7 @@ class ConventionTracker:
             elif reading.ambiguous:
                 self.ambiguous_amounts += 1
             value = reading.any_value()
-        # An amount marked CR is a credit in any file, so it says nothing about the file's sign.
+        # An amount marked CR is a credit in any file, so it does not count toward the file's sign.
         if self.charge_sign is None and value and not reading.credit:
             if value > 0:
                 self.positive_amounts += 1

@@ -102,8 +102,8 @@ def _file_settings(raw: dict[str, Any], defaults: FileSettings) -> FileSettings:
 
 
 def _columns(raw: dict[str, Any]) -> dict[str, tuple[str | int, ...]]:
-    """Map config field names to header names or column numbers; `merchant` and `memo` may name
-    several columns, and `cardholder` the parts of a name (first and last name), joined."""
+    """Map config field names to header names or column numbers. `merchant` and `memo` may name
+    several columns, and `cardholder` the parts of a name (first and last name) to join."""
     columns = {}
     for name, headers in raw.items():
         field_name = CONFIG_FIELD_NAMES.get(name, name)

@@ -182,8 +182,8 @@ def read_all(
         except PageError as error:
             if page_number == 1:
                 raise
-            # The pages read so far are kept: a cost report short of its last page is still
-            # most of the spend, and the stop makes the scope a gap that says so.
+            # The pages read so far are kept, because a cost report short of its last page is still
+            # most of the spend. The stop turns the scope into a gap with this reason.
             listing.stopped = f"page {page_number} could not be read ({error.reason}); the totals are short"
             return listing
         items = page.get("data") if isinstance(page, dict) else None
